@@ -1,0 +1,48 @@
+# dossiermail — the two commands of the README are `make demo` and `make test`.
+# `make check` runs what CI runs (lint + types + tests) without reinstalling anything.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SITE   := site
+
+.PHONY: demo test check lint types pytest install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/dossiermail rules check rules
+	$(BIN)/dossiermail import samples --rules rules
+	$(BIN)/dossiermail publish --out $(SITE)
+	@echo
+	@echo "Extranet écrit dans ./$(SITE)/ — ouvrez par exemple :"
+	@for f in $(SITE)/*/index.html; do echo "  file://$$(pwd)/$$f"; done
+	@echo "Pour voir pourquoi un message est allé où il est allé :"
+	@echo "  $(BIN)/dossiermail explain samples/<fichier>.eml"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint types pytest
+
+check: test
+
+clean:
+	rm -rf $(SITE) var .mypy_cache .pytest_cache .ruff_cache

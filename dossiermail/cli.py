@@ -1,0 +1,172 @@
+"""The ``dossiermail`` command line: every user action is a subcommand.
+
+Expected mistakes (missing path, bad rules, unreachable database, wrong arguments) end with one line
+on stderr, ``dossiermail: error: …``, and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from dossiermail import __version__
+from dossiermail.commands.common import CliError, err, out
+
+app = typer.Typer(
+    name="dossiermail",
+    help="Turns a syndic's mail into dossier timelines for the co-owners' extranet.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Check the YAML rules under rules/.", no_args_is_help=True)
+export_app = typer.Typer(help="Export stored data for scripts.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Messages kept but not processed, with why.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(export_app, name="export")
+app.add_typer(quarantine_app, name="quarantine")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $DOSSIERMAIL_DB or sqlite:///var/dossiermail.db)."),
+]
+RulesOption = Annotated[Path | None, typer.Option("--rules", help="Rules directory (default: ./rules).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"dossiermail {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Turns a syndic's mail into dossier timelines for the co-owners' extranet."""
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help=".eml files, folders, mbox files, Maildirs.")],
+    rules: RulesOption = None,
+    building: Annotated[
+        str | None, typer.Option("--building", help="Import the archive as this building's.")
+    ] = None,
+    auto_dossiers: Annotated[
+        bool,
+        typer.Option("--auto-dossiers", help="Open a dossier 'à qualifier' for unmatched conversations."),
+    ] = False,
+    db: DbOption = None,
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Import mail archives, route every message, and print a summary."""
+    from dossiermail.commands.importing import import_command
+
+    import_command(paths, rules, building, auto_dossiers, db, quiet=quiet, as_json=as_json)
+
+
+@rules_app.command("check")
+def rules_check(
+    directory: Annotated[Path, typer.Argument(help="Rules directory.")] = Path("rules"),
+) -> None:
+    """Validate the rules; print each problem as file:line: message."""
+    from dossiermail.rules import check_rules
+
+    problems = check_rules(directory)
+    for problem in problems:
+        err.print(str(problem), markup=False)
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"{directory}: OK", markup=False)
+
+
+@app.command()
+def explain(
+    file: Annotated[Path, typer.Argument(help="A message file (.eml).")],
+    rules: RulesOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show where a message would go and every piece of evidence (stores nothing)."""
+    from dossiermail.commands.explaining import explain_command
+
+    explain_command(file, rules, db, as_json=as_json)
+
+
+@export_app.command("messages")
+def export_messages(
+    format_: Annotated[str, typer.Option("--format", help="Output format: jsonl.")] = "jsonl",
+    db: DbOption = None,
+) -> None:
+    """Print one JSON object per stored message: id, source, building, dossier, outcome, date."""
+    from dossiermail.commands.exporting import export_messages_command
+
+    if format_ != "jsonl":
+        raise CliError(f"unknown export format {format_!r} (supported: jsonl)")
+    export_messages_command(db)
+
+
+@app.command()
+def publish(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the extranet to.")],
+    building: Annotated[
+        list[str] | None, typer.Option("--building", help="Only this building (repeatable).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the static extranet: one folder per building, one page per dossier."""
+    from dossiermail.commands.publishing import publish_command
+
+    publish_command(out_dir, building or None, db)
+
+
+@quarantine_app.command("list")
+def quarantine_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List quarantined messages with their source and reason."""
+    from dossiermail.commands.exporting import quarantine_list_command
+
+    quarantine_list_command(db, as_json=as_json)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"dossiermail: error: {message}", markup=False)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the app, turning expected errors into one line."""
+    from typer.exceptions import TyperException
+    from typer.main import get_command
+
+    command = get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="dossiermail", standalone_mode=False)
+    except CliError as exc:
+        _fail(str(exc))
+    except TyperException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "dossiermail"
+        _fail(f"{exc.format_message()} (see '{where} --help')", exc.exit_code)
+    except typer.Abort:
+        _fail("aborted", 130)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:
+        if os.environ.get("DOSSIERMAIL_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _fail(f"internal error: {type(exc).__name__}: {first} (DOSSIERMAIL_DEBUG=1 shows the traceback)")
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,44 @@
+"""Shared pieces of the commands: consoles, the one-line user error, opening rules and store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from dossiermail.rules.model import Rules
+from dossiermail.store import Store, StoreError, open_store
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+DEFAULT_RULES = Path("rules")
+
+
+class CliError(Exception):
+    """An expected mistake: printed as one line ``dossiermail: error: …``, exit status 1."""
+
+
+def load_rules_or_fail(directory: Path | None) -> Rules:
+    """The rules from ``directory`` (default ./rules; missing default = no rules, with a warning)."""
+    from dossiermail.rules import RulesError, empty_rules, load_rules
+
+    if directory is None and not DEFAULT_RULES.is_dir():
+        err.print("dossiermail: warning: no ./rules directory: no buildings or contacts known")
+        return empty_rules()
+    try:
+        return load_rules(directory or DEFAULT_RULES)
+    except RulesError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False)
+        where = directory or DEFAULT_RULES
+        count = len(exc.problems)
+        raise CliError(f"{count} problem(s) in the rules under {where}/, nothing imported") from None
+
+
+def open_store_or_fail(url: str | None) -> Store:
+    """The store, migrated; a one-line error when the database cannot be opened."""
+    try:
+        return open_store(url)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None

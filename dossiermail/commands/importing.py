@@ -1,0 +1,119 @@
+"""``dossiermail import``: archives in, a progress bar while reading, a summary at the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from dossiermail.commands.common import CliError, err, load_rules_or_fail, open_store_or_fail, out
+from dossiermail.ingest.archive import ArchiveError, check_paths, total_bytes
+from dossiermail.ingest.importer import (
+    ImportOptions,
+    ImportSummary,
+    ReadProgress,
+    StepProgress,
+    run_import,
+)
+from dossiermail.jobs.pipeline import RouteOptions
+
+SUMMARY_LABELS = (
+    ("imported", "importés"),
+    ("duplicates", "doublons"),
+    ("assigned", "classés dans un dossier"),
+    ("needs_review", "à revoir"),
+    ("ignored", "ignorés (automatiques, listes)"),
+    ("quarantined", "en quarantaine"),
+)
+
+
+def import_command(
+    paths: list[Path],
+    rules_dir: Path | None,
+    building: str | None,
+    auto_dossiers: bool,
+    db: str | None,
+    *,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Check the arguments, import, print the summary."""
+    try:
+        check_paths(paths)
+    except ArchiveError as exc:
+        raise CliError(str(exc)) from None
+    rules = load_rules_or_fail(rules_dir)
+    if building is not None:
+        _check_slug(building)
+        if rules.building(building) is None:
+            err.print(f"dossiermail: warning: building {building!r} is not in the rules; created")
+    store = open_store_or_fail(db)
+    options = ImportOptions(RouteOptions(rules), building, auto_dossiers)
+    try:
+        with _progress(paths, quiet or as_json) as (on_read, on_step):
+            summary = run_import(store, paths, options, on_read=on_read, on_step=on_step)
+    finally:
+        store.dispose()
+    _print_summary(summary, as_json)
+
+
+def _check_slug(slug: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
+        raise CliError(f"--building {slug!r}: a slug is lower-case letters, digits and hyphens")
+
+
+@contextmanager
+def _progress(paths: list[Path], quiet: bool) -> Iterator[tuple[ReadProgress | None, StepProgress | None]]:
+    if quiet:
+        yield None, None
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    reading = progress.add_task("Lecture", total=total_bytes(paths))
+    steps: dict[str, TaskID] = {}
+
+    def on_read(size: int) -> None:
+        progress.advance(reading, size)
+
+    def on_step(step: str, done: int, total: int) -> None:
+        label = {"parse": "Analyse", "route": "Classement"}.get(step, step)
+        if step not in steps:
+            steps[step] = progress.add_task(label, total=total)
+        progress.advance(steps[step], done)
+
+    with progress:
+        yield on_read, on_step
+
+
+def _print_summary(summary: ImportSummary, as_json: bool) -> None:
+    data = summary.as_dict()
+    if as_json:
+        out.print(json.dumps(data), markup=False)
+        return
+    out.print(f"{summary.read} messages lus")
+    for key, label in SUMMARY_LABELS:
+        out.print(f"  {label:<32} {data[key]:>6}")
+    if summary.skipped_files:
+        out.print(f"  {'fichiers non-mail ignorés':<32} {len(summary.skipped_files):>6}")
+    if summary.healed:
+        out.print(f"  (dont {summary.healed} réponses rattachées après coup à leur message d'origine)")

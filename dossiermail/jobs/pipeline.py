@@ -1,0 +1,185 @@
+"""The parse and route steps over the store, idempotent and keyed by message key.
+
+``parse_stored`` turns an accepted raw message into a parsed one (or quarantines it with the parser's
+one-line reason); ``route_message`` decides and records where it goes, then heals what was waiting
+for it: replies that arrived before their parent, and messages in review that carry a reference
+whose dossier has just been opened.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dossiermail.domain import RoutingDecision
+from dossiermail.parse import ParseError, parse_message
+from dossiermail.rules.model import Rules
+from dossiermail.store import Store
+from dossiermail.store.models import DecisionRow, ParsedRow, RawMessage
+from dossiermail.store.repo import (
+    StoreIndex,
+    parsed_from_row,
+    quarantine,
+    review_keys_mentioning,
+    save_decision,
+    save_parsed,
+    waiting_children,
+)
+from dossiermail.threading import RoutingContext, route
+
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    """The rules routing runs under."""
+
+    rules: Rules
+
+
+@dataclass
+class StepCounts:
+    """How many messages each step handled, by outcome."""
+
+    parsed: int = 0
+    quarantined: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    healed: int = 0
+
+
+def parse_stored(session: Session, row: RawMessage, raw: bytes | None = None) -> bool:
+    """Parse one accepted message; False (and quarantined) when the parser refuses it."""
+    try:
+        parsed = parse_message(
+            raw if raw is not None else row.raw, row.key, envelope_to=tuple(row.envelope_to)
+        )
+    except ParseError as exc:
+        quarantine(session, row.key, "parse", str(exc))
+        return False
+    save_parsed(session, parsed)
+    row.state = "parsed"
+    return True
+
+
+def _context(session: Session, raw: RawMessage, options: RouteOptions) -> RoutingContext:
+    return RoutingContext(
+        rules=options.rules,
+        index=StoreIndex(session),
+        forced_building=raw.forced_building,
+        auto_dossiers=raw.auto_dossiers,
+    )
+
+
+def decide(session: Session, key: str, options: RouteOptions) -> RoutingDecision | None:
+    """Route one parsed message and store the decision (None if it is not parsed)."""
+    raw = session.get(RawMessage, key)
+    parsed_row = session.get(ParsedRow, key)
+    if raw is None or parsed_row is None:
+        return None
+    decision = route(parsed_from_row(parsed_row, raw), _context(session, raw, options))
+    save_decision(session, key, decision)
+    raw.state = "routed"
+    return decision
+
+
+def route_message(session: Session, key: str, options: RouteOptions) -> int:
+    """Route ``key`` then re-route what it unblocks; returns how many were healed."""
+    healed = 0
+    queue, seen = [key], {key}
+    while queue:
+        current = queue.pop(0)
+        decision = decide(session, current, options)
+        if current != key:
+            healed += decision is not None and decision.outcome == "assigned"
+        for child in _unblocked(session, current, decision):
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    return healed
+
+
+def _unblocked(session: Session, key: str, decision: RoutingDecision | None) -> list[str]:
+    if decision is None or decision.outcome != "assigned":
+        return []
+    session.flush()
+    children: list[str] = []
+    message_id = session.scalar(select(ParsedRow.message_id_norm).where(ParsedRow.message_key == key))
+    if message_id:
+        children += waiting_children(session, message_id)
+    if decision.opens is not None and decision.opens.reference:
+        children += review_keys_mentioning(session, decision.opens.reference)
+    return children
+
+
+def _keys_in_state(session: Session, state: str) -> list[str]:
+    order = func.coalesce(ParsedRow.date, RawMessage.received_at)
+    query = (
+        select(RawMessage.key)
+        .outerjoin(ParsedRow, ParsedRow.message_key == RawMessage.key)
+        .where(RawMessage.state == state)
+        .order_by(order, RawMessage.key)
+    )
+    return list(session.scalars(query))
+
+
+def process_pending(
+    store: Store,
+    options: RouteOptions,
+    *,
+    on_step: Callable[[str, int, int], None] | None = None,
+) -> StepCounts:
+    """Parse every accepted message, then route every parsed one in date order."""
+    counts = StepCounts()
+    with store.session() as session:
+        accepted = _keys_in_state(session, "accepted")
+    for chunk in _chunks(accepted, BATCH):
+        with store.session() as session:
+            for key in chunk:
+                row = session.get(RawMessage, key)
+                if row is not None and row.state == "accepted":
+                    ok = parse_stored(session, row)
+                    counts.parsed += ok
+                    counts.quarantined += not ok
+        if on_step:
+            on_step("parse", len(chunk), len(accepted))
+    with store.session() as session:
+        pending = _keys_in_state(session, "parsed")
+    for chunk in _chunks(pending, BATCH):
+        with store.session() as session:
+            for key in chunk:
+                counts.healed += route_message(session, key, options)
+        if on_step:
+            on_step("route", len(chunk), len(pending))
+    return counts
+
+
+def _chunks(keys: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
+def outcomes_of(session: Session, keys: Iterable[str]) -> Counter[str]:
+    """Current outcome of each key: a routing outcome, ``quarantined``, or the pending state."""
+    counts: Counter[str] = Counter()
+    for chunk in _chunks(list(keys), 500):
+        states = {
+            key: state
+            for key, state in session.execute(
+                select(RawMessage.key, RawMessage.state).where(RawMessage.key.in_(chunk))
+            )
+        }
+        decisions = {
+            key: outcome
+            for key, outcome in session.execute(
+                select(DecisionRow.message_key, DecisionRow.outcome)
+                .where(DecisionRow.message_key.in_(chunk))
+                .where(DecisionRow.superseded_at.is_(None))
+            )
+        }
+        for key in chunk:
+            counts[decisions.get(key) or states.get(key, "missing")] += 1
+    return counts

@@ -1,0 +1,359 @@
+"""The queries and writes the pipeline stages need, over one SQLAlchemy session.
+
+Converts between the stage dataclasses (``ParsedMessage``, ``RoutingDecision``) and the rows; the
+routing index protocol is implemented here over SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from dossiermail.domain import Address, Attachment, Evidence, ParsedMessage, RoutingDecision
+from dossiermail.rules.model import Rules
+from dossiermail.store.models import (
+    AttachmentRow,
+    BuildingRow,
+    ContactRow,
+    DecisionRow,
+    DossierRow,
+    EvidenceRow,
+    ParsedRow,
+    QuarantineRow,
+    RawMessage,
+    ThreadLink,
+    utcnow,
+)
+from dossiermail.threading.context import KnownDossier, RoutedParent, norm_message_id
+
+
+class StoreIndex:
+    """The routing index over the store (read-only)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
+        rows = self.session.execute(
+            select(BuildingRow.slug, DossierRow.reference, DossierRow.status)
+            .join(DossierRow.building)
+            .where(DossierRow.reference == reference)
+        )
+        return [KnownDossier(slug, ref, status) for slug, ref, status in rows]
+
+    def parents(self, message_ids: Sequence[str]) -> Sequence[RoutedParent]:
+        if not message_ids:
+            return []
+        rows = self.session.execute(
+            select(
+                ParsedRow.message_id_norm,
+                DecisionRow.outcome,
+                BuildingRow.slug,
+                DossierRow.reference,
+            )
+            .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+            .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
+            .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+            .where(ParsedRow.message_id_norm.in_(list(message_ids)))
+            .where(DecisionRow.superseded_at.is_(None))
+        )
+        return [RoutedParent(mid or "", outcome, slug, ref) for mid, outcome, slug, ref in rows]
+
+    def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
+        rows = self.session.execute(
+            select(ParsedRow.from_email, ParsedRow.to, ParsedRow.cc)
+            .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+            .join(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+            .join(BuildingRow, BuildingRow.id == DossierRow.building_id)
+            .where(DecisionRow.superseded_at.is_(None))
+            .where(BuildingRow.slug == building, DossierRow.reference == reference)
+        )
+        found: set[str] = set()
+        for sender, to, cc in rows:
+            found.update(addr for _, addr in [*to, *cc])
+            if sender:
+                found.add(sender)
+        return frozenset(found)
+
+
+# --- rules mirror -------------------------------------------------------------------------
+
+
+def sync_rules(session: Session, rules: Rules) -> None:
+    """Mirror the rules' buildings and contacts into the store (for display and joins)."""
+    existing = {b.slug: b for b in session.scalars(select(BuildingRow))}
+    for building in rules.buildings:
+        row = existing.get(building.slug) or BuildingRow(slug=building.slug)
+        row.name, row.address, row.origin = building.name, building.address, "rules"
+        session.add(row)
+    contacts = {c.email: c for c in session.scalars(select(ContactRow))}
+    for contact in rules.contacts:
+        crow = contacts.get(contact.email) or ContactRow(email=contact.email)
+        crow.name, crow.role = contact.name, contact.role
+        crow.buildings, crow.lots = list(contact.buildings), list(contact.lots)
+        session.add(crow)
+    session.flush()
+
+
+def ensure_building(session: Session, slug: str) -> bool:
+    """Create building ``slug`` if missing (named after its slug); True when it was created."""
+    if session.scalar(select(BuildingRow.id).where(BuildingRow.slug == slug)) is not None:
+        return False
+    session.add(BuildingRow(slug=slug, name=slug, address="", origin="import"))
+    session.flush()
+    return True
+
+
+def known_building_slugs(session: Session) -> set[str]:
+    """Every building slug in the store."""
+    return set(session.scalars(select(BuildingRow.slug)))
+
+
+# --- parsed messages ----------------------------------------------------------------------
+
+
+def save_parsed(session: Session, parsed: ParsedMessage) -> None:
+    """Store (or replace) the parsed form of a message and its thread links."""
+    old = session.get(ParsedRow, parsed.message_key)
+    if old is not None:
+        session.delete(old)
+        session.flush()
+    session.add(_parsed_row(parsed))
+    for target in dict.fromkeys(parsed.thread_ids):
+        session.add(ThreadLink(message_key=parsed.message_key, target_id=target))
+
+
+def _parsed_row(parsed: ParsedMessage) -> ParsedRow:
+    date, offset = _split_date(parsed.date)
+    sender = parsed.from_
+    return ParsedRow(
+        message_key=parsed.message_key,
+        message_id=parsed.message_id,
+        message_id_norm=norm_message_id(parsed.message_id) if parsed.message_id else None,
+        subject=parsed.subject,
+        normalized_subject=parsed.normalized_subject,
+        from_name=sender.name if sender else "",
+        from_email=sender.email if sender else None,
+        to=[[a.name, a.email] for a in parsed.to],
+        cc=[[a.name, a.email] for a in parsed.cc],
+        date=date,
+        date_offset_minutes=offset,
+        text=parsed.text,
+        html=parsed.html,
+        new_text=parsed.new_text,
+        quoted_text=parsed.quoted_text,
+        signature=parsed.signature,
+        auto_reply=parsed.auto_reply,
+        defects=list(parsed.defects),
+        in_reply_to=list(parsed.in_reply_to),
+        references=list(parsed.references),
+        delivered_to=list(parsed.delivered_to),
+        attachments=[_attachment_row(i, a) for i, a in enumerate(parsed.attachments)],
+    )
+
+
+def _attachment_row(position: int, attachment: Attachment) -> AttachmentRow:
+    return AttachmentRow(
+        position=position,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        content_id=attachment.content_id,
+        inline=attachment.inline,
+    )
+
+
+def _split_date(value: datetime | None) -> tuple[datetime | None, int | None]:
+    if value is None:
+        return None, None
+    offset = value.utcoffset() or timedelta(0)
+    return value.astimezone(UTC), int(offset.total_seconds() // 60)
+
+
+def parsed_from_row(row: ParsedRow, raw: RawMessage) -> ParsedMessage:
+    """Rebuild the ``ParsedMessage`` a stored row came from (for re-routing)."""
+    return ParsedMessage(
+        message_key=row.message_key,
+        message_id=row.message_id,
+        in_reply_to=tuple(row.in_reply_to),
+        references=tuple(row.references),
+        subject=row.subject,
+        normalized_subject=row.normalized_subject,
+        from_=Address(row.from_name, row.from_email) if row.from_email else None,
+        to=tuple(Address(n, e) for n, e in row.to),
+        cc=tuple(Address(n, e) for n, e in row.cc),
+        date=message_date(row),
+        text=row.text,
+        html=row.html,
+        new_text=row.new_text,
+        quoted_text=row.quoted_text,
+        signature=row.signature,
+        attachments=tuple(
+            Attachment(a.filename, a.content_type, a.size, a.content_id, a.inline) for a in row.attachments
+        ),
+        auto_reply=row.auto_reply,
+        defects=tuple(row.defects),
+        envelope_to=tuple(raw.envelope_to),
+        delivered_to=tuple(row.delivered_to),
+    )
+
+
+def message_date(row: ParsedRow) -> datetime | None:
+    """The message date in the sender's own UTC offset."""
+    if row.date is None:
+        return None
+    offset = timezone(timedelta(minutes=row.date_offset_minutes or 0))
+    return row.date.astimezone(offset)
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def current_decision(session: Session, message_key: str) -> DecisionRow | None:
+    """The message's current routing decision, if it was routed."""
+    return session.scalar(
+        select(DecisionRow)
+        .where(DecisionRow.message_key == message_key)
+        .where(DecisionRow.superseded_at.is_(None))
+    )
+
+
+def save_decision(session: Session, message_key: str, decision: RoutingDecision) -> DecisionRow:
+    """Store ``decision`` as the message's current one (opening its dossier if asked)."""
+    now = utcnow()
+    session.execute(
+        update(DecisionRow)
+        .where(DecisionRow.message_key == message_key, DecisionRow.superseded_at.is_(None))
+        .values(superseded_at=now)
+    )
+    building = _building_row(session, decision.building)
+    dossier = _dossier_for(session, message_key, decision, building)
+    row = DecisionRow(
+        message_key=message_key,
+        outcome=decision.outcome,
+        building_id=building.id if building else None,
+        dossier_id=dossier.id if dossier else None,
+        confidence=decision.confidence,
+        reason=decision.reason,
+        rules_version=decision.rules_version,
+        waiting_for=list(decision.waiting_for),
+        decided_at=now,
+        evidence=[_evidence_row(i, e) for i, e in enumerate(decision.evidence)],
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _evidence_row(position: int, evidence: Evidence) -> EvidenceRow:
+    return EvidenceRow(
+        position=position,
+        kind=evidence.kind,
+        building=evidence.building,
+        dossier=evidence.dossier,
+        score=evidence.score,
+        rule=evidence.rule,
+        detail=evidence.detail,
+    )
+
+
+def _building_row(session: Session, slug: str | None) -> BuildingRow | None:
+    if slug is None:
+        return None
+    row = session.scalar(select(BuildingRow).where(BuildingRow.slug == slug))
+    if row is None:
+        row = BuildingRow(slug=slug, name=slug, address="", origin="routing")
+        session.add(row)
+        session.flush()
+    return row
+
+
+def _dossier_for(
+    session: Session, message_key: str, decision: RoutingDecision, building: BuildingRow | None
+) -> DossierRow | None:
+    if building is None:
+        return None
+    if decision.opens is not None:
+        return _open_dossier(session, message_key, decision, building)
+    if decision.dossier is None:
+        return None
+    return session.scalar(
+        select(DossierRow).where(
+            DossierRow.building_id == building.id, DossierRow.reference == decision.dossier
+        )
+    )
+
+
+def _open_dossier(
+    session: Session, message_key: str, decision: RoutingDecision, building: BuildingRow
+) -> DossierRow:
+    opens = decision.opens
+    assert opens is not None
+    reference = opens.reference or next_auto_reference(session, building)
+    existing = session.scalar(
+        select(DossierRow).where(DossierRow.building_id == building.id, DossierRow.reference == reference)
+    )
+    if existing is not None:
+        return existing
+    row = DossierRow(
+        building_id=building.id,
+        reference=reference,
+        title=opens.title,
+        status=opens.status,
+        opened_at=utcnow(),
+        opened_by=f"message {message_key[:12]}",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+AUTO_PREFIX = "QUAL"
+
+
+def next_auto_reference(session: Session, building: BuildingRow) -> str:
+    """The next free ``QUAL-<year>-<nnn>`` reference of a building (dossiers à qualifier)."""
+    year = datetime.now(UTC).year
+    prefix = f"{AUTO_PREFIX}-{year}-"
+    count = session.scalar(
+        select(func.count(DossierRow.id)).where(
+            DossierRow.building_id == building.id, DossierRow.reference.like(f"{prefix}%")
+        )
+    )
+    return f"{prefix}{(count or 0) + 1:03d}"
+
+
+# --- quarantine ---------------------------------------------------------------------------
+
+
+def quarantine(session: Session, message_key: str, stage: str, reason: str) -> None:
+    """Record why a stored message could not be processed, and mark it quarantined."""
+    session.add(QuarantineRow(message_key=message_key, stage=stage, reason=reason))
+    raw = session.get(RawMessage, message_key)
+    if raw is not None:
+        raw.state = "quarantined"
+
+
+def waiting_children(session: Session, message_id: str) -> list[str]:
+    """Keys of messages in review that point at ``message_id`` (orphans to heal)."""
+    rows = session.scalars(
+        select(ThreadLink.message_key)
+        .join(DecisionRow, DecisionRow.message_key == ThreadLink.message_key)
+        .where(ThreadLink.target_id == message_id)
+        .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "needs_review")
+    )
+    return list(dict.fromkeys(rows))
+
+
+def review_keys_mentioning(session: Session, reference: str) -> list[str]:
+    """Keys of messages in review whose subject carries ``reference`` (a dossier just opened)."""
+    rows = session.scalars(
+        select(ParsedRow.message_key)
+        .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+        .where(ParsedRow.subject.contains(reference))
+        .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "needs_review")
+    )
+    return list(rows)

@@ -1,0 +1,45 @@
+"""Collector: In-Reply-To / References pointing at a message already routed to a dossier.
+
+The direct parent (In-Reply-To) weighs a little more than older References. A parent not yet in the
+store leaves the message waiting; it is re-routed ("healed") when that parent arrives.
+"""
+
+from __future__ import annotations
+
+from dossiermail.domain import Evidence, ParsedMessage
+from dossiermail.threading.context import RoutedParent, RoutingContext
+
+NAME = "thread_headers"
+PARENT_SCORE = 0.9
+ANCESTOR_SCORE = 0.85
+
+
+def _evidence(parent: RoutedParent, direct: bool) -> Evidence:
+    header = "In-Reply-To" if direct else "References"
+    if parent.outcome == "assigned" and parent.dossier:
+        score = PARENT_SCORE if direct else ANCESTOR_SCORE
+        detail = f"replies to <{parent.message_id}>"
+        return Evidence(NAME, parent.building, parent.dossier, score, header, detail)
+    detail = f"<{parent.message_id}> is {parent.outcome}"
+    return Evidence(NAME, None, None, 0.0, header, detail)
+
+
+def missing_parents(message: ParsedMessage, context: RoutingContext) -> tuple[str, ...]:
+    """Message-IDs this message points at that the store does not hold yet."""
+    known = {p.message_id for p in context.index.parents(message.thread_ids)}
+    return tuple(i for i in message.thread_ids if i not in known)
+
+
+def collect(message: ParsedMessage, context: RoutingContext) -> tuple[Evidence, ...]:
+    """One piece of evidence per stored parent, plus one noting parents not yet received."""
+    ids = message.thread_ids
+    if not ids:
+        return ()
+    direct = set(message.in_reply_to)
+    parents = context.index.parents(ids)
+    evidence = [_evidence(p, p.message_id in direct) for p in parents]
+    missing = [i for i in ids if i not in {p.message_id for p in parents}]
+    if missing:
+        detail = f"{len(missing)} referenced message(s) not received yet, e.g. <{missing[0]}>"
+        evidence.append(Evidence(NAME, None, None, 0.0, "References", detail))
+    return tuple(evidence)

@@ -1,0 +1,31 @@
+"""Dossier timelines: the messages of a dossier in order, and each building's list of dossiers.
+
+Reads the store; returns frozen dataclasses that ``dossiermail.publish`` renders.
+"""
+
+from dossiermail.timeline.build import build_timeline, building_overview, building_slugs
+from dossiermail.timeline.labels import ROLE_LABELS, STATUS_LABELS, role_label, status_label
+from dossiermail.timeline.model import (
+    BuildingOverview,
+    DossierSummary,
+    Timeline,
+    TimelineAttachment,
+    TimelineEntry,
+    TimelineLookupError,
+)
+
+__all__ = [
+    "ROLE_LABELS",
+    "STATUS_LABELS",
+    "BuildingOverview",
+    "DossierSummary",
+    "Timeline",
+    "TimelineAttachment",
+    "TimelineEntry",
+    "TimelineLookupError",
+    "build_timeline",
+    "building_overview",
+    "building_slugs",
+    "role_label",
+    "status_label",
+]

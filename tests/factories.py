@@ -1,0 +1,84 @@
+"""Small builders for tests: parsed messages, rules and an in-memory routing index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dossiermail.domain import Address, ParsedMessage
+from dossiermail.rules.model import Building, Contact, Rules
+from dossiermail.threading import KnownDossier, RoutedParent
+
+AZUR = "cabinet-azur.example.fr"
+PLUMBER = "devis@plomberie-durand.example.com"
+BOTH = ("les-mimosas", "le-belvedere")
+
+
+def rules() -> Rules:
+    """Two buildings, a gestionnaire, a plumber of one building, an owner with lots in both."""
+    return Rules(
+        directory="test",
+        version="test-rules",
+        dossier_address=f"dossiers@{AZUR}",
+        buildings=(
+            Building("les-mimosas", "Résidence Les Mimosas", "12 av. des Fleurs", (f"mimosas@{AZUR}",)),
+            Building("le-belvedere", "Le Belvédère", "3 rue Haute", (f"belvedere@{AZUR}",)),
+        ),
+        contacts=(
+            Contact(f"claire.martin@{AZUR}", "Claire Martin", "gestionnaire", BOTH),
+            Contact(PLUMBER, "Plomberie Durand", "fournisseur", ("les-mimosas",)),
+            Contact("paul.leroy@example.org", "Paul Leroy", "coproprietaire", BOTH, (12, 40)),
+        ),
+    )  # fmt: skip
+
+
+def message(  # noqa: PLR0917 - keyword-style builder
+    subject: str = "Fuite au plafond",
+    sender: str = "paul.leroy@example.org",
+    to: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    message_id: str = "m1@example.org",
+    in_reply_to: Sequence[str] = (),
+    references: Sequence[str] = (),
+    auto_reply: str | None = None,
+) -> ParsedMessage:
+    """A parsed message with just what routing reads."""
+    return ParsedMessage(
+        message_key=f"key-{message_id}",
+        message_id=f"<{message_id}>",
+        in_reply_to=tuple(in_reply_to),
+        references=tuple(references),
+        subject=subject,
+        normalized_subject=subject.lower(),
+        from_=Address("", sender),
+        to=tuple(Address("", a) for a in to),
+        cc=tuple(Address("", a) for a in cc),
+        date=datetime(2026, 3, 3, 10, 0, tzinfo=UTC),
+        text="Bonjour",
+        html=None,
+        new_text="Bonjour",
+        quoted_text="",
+        signature="",
+        attachments=(),
+        auto_reply=auto_reply,
+        defects=(),
+    )
+
+
+@dataclass
+class MemoryIndex:
+    """A routing index held in memory."""
+
+    dossiers: list[KnownDossier] = field(default_factory=list)
+    routed: list[RoutedParent] = field(default_factory=list)
+    participants: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+
+    def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
+        return [d for d in self.dossiers if d.reference == reference]
+
+    def parents(self, message_ids: Sequence[str]) -> Sequence[RoutedParent]:
+        return [p for p in self.routed if p.message_id in message_ids]
+
+    def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
+        return self.participants.get((building, reference), frozenset())
