@@ -23,7 +23,7 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass
 class RuleFile(Generic[M]):
-    """One rule file after validation: its model (defaults when absent) and its problems.
+    """One rule file after validation: its model (defaults when absent or invalid) and problems.
 
     ``readable`` is False when the file could not be read as a YAML mapping at all; checks that
     rely on what it declares (e.g. known buildings) are then skipped rather than guessed.
