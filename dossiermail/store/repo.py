@@ -201,12 +201,19 @@ def parsed_from_row(row: ParsedRow, raw: RawMessage) -> ParsedMessage:
     )
 
 
+MAX_OFFSET_MINUTES = 24 * 60 - 1
+
+
+def sender_local_date(date: datetime | None, offset_minutes: int | None) -> datetime | None:
+    """The stored UTC date shown at the sender's own offset (UTC when the offset is unknown)."""
+    if date is None or offset_minutes is None or abs(offset_minutes) > MAX_OFFSET_MINUTES:
+        return date
+    return date.astimezone(timezone(timedelta(minutes=offset_minutes)))
+
+
 def message_date(row: ParsedRow) -> datetime | None:
     """The message date in the sender's own UTC offset."""
-    if row.date is None:
-        return None
-    offset = timezone(timedelta(minutes=row.date_offset_minutes or 0))
-    return row.date.astimezone(offset)
+    return sender_local_date(row.date, row.date_offset_minutes)
 
 
 # --- decisions ----------------------------------------------------------------------------

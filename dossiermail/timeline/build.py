@@ -7,7 +7,7 @@ it there. Each function runs a fixed number of queries, whatever the number of d
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -20,6 +20,7 @@ from dossiermail.store.models import (
     ParsedRow,
     RawMessage,
 )
+from dossiermail.store.repo import sender_local_date
 from dossiermail.timeline.labels import UNKNOWN_SENDER, role_label
 from dossiermail.timeline.model import (
     BuildingOverview,
@@ -30,7 +31,6 @@ from dossiermail.timeline.model import (
     TimelineLookupError,
 )
 
-MAX_OFFSET_MINUTES = 24 * 60 - 1
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
@@ -150,13 +150,6 @@ def _entry(parsed: ParsedRow, received_at: datetime, contacts: dict[str, Contact
         ),
         received_at=received_at,
     )
-
-
-def sender_local_date(date: datetime | None, offset_minutes: int | None) -> datetime | None:
-    """The stored UTC date shown at the sender's own offset (UTC when the offset is unknown)."""
-    if date is None or offset_minutes is None or abs(offset_minutes) > MAX_OFFSET_MINUTES:
-        return date
-    return date.astimezone(timezone(timedelta(minutes=offset_minutes)))
 
 
 def sender_name(from_name: str, contact: ContactRow | None) -> str:
