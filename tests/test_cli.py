@@ -102,3 +102,26 @@ def test_explain_prints_the_decision_and_the_evidence_without_storing(tmp_path: 
     assert "Décision" in result.stdout and "Indices" in result.stdout
     assert "thread_headers" in result.stdout  # the losers are listed too
     assert not (tmp_path / "var").exists()
+
+
+def test_yaml_syntax_error_in_rules_is_one_line_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "buildings.yaml").write_text("buildings:\n  - slug: a\n    name: [oops\n")
+    (tmp_path / "m.eml").write_text(OPENING)
+    result = run("import", "m.eml", "--rules", "rules", cwd=tmp_path)
+    assert_one_line_error(result, "rules/buildings.yaml:", "YAML syntax error")
+
+
+def test_unknown_building_in_contacts_is_reported_with_its_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "buildings.yaml").write_text("buildings:\n  - {slug: les-pins, name: Les Pins, address: x}\n")
+    (rules / "contacts.yaml").write_text(
+        "contacts:\n  - email: a@example.org\n    name: A\n"
+        "    role: coproprietaire\n    buildings: [les-tilleuls]\n"
+    )
+    result = run("rules", "check", "rules", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "rules/contacts.yaml:5: unknown building 'les-tilleuls' (known: les-pins)"
+    ]

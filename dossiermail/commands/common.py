@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from dossiermail.rules import RulesError
 from dossiermail.rules.model import Rules
 from dossiermail.store import Store, StoreError, open_store
 
@@ -21,7 +22,7 @@ class CliError(Exception):
 
 def load_rules_or_fail(directory: Path | None) -> Rules:
     """The rules from ``directory`` (default ./rules; missing default = no rules, with a warning)."""
-    from dossiermail.rules import RulesError, empty_rules, load_rules
+    from dossiermail.rules import empty_rules, load_rules
 
     if directory is None and not DEFAULT_RULES.is_dir():
         err.print("dossiermail: warning: no ./rules directory: no buildings or contacts known")
@@ -29,11 +30,16 @@ def load_rules_or_fail(directory: Path | None) -> Rules:
     try:
         return load_rules(directory or DEFAULT_RULES)
     except RulesError as exc:
-        for problem in exc.problems:
-            err.print(str(problem), markup=False)
-        where = directory or DEFAULT_RULES
-        count = len(exc.problems)
-        raise CliError(f"{count} problem(s) in the rules under {where}/, nothing imported") from None
+        raise CliError(_rules_problems(exc, directory or DEFAULT_RULES)) from None
+
+
+def _rules_problems(exc: RulesError, directory: Path) -> str:
+    """One problem: that line. Several: all printed, then a one-line summary."""
+    if len(exc.problems) == 1:
+        return str(exc.problems[0])
+    for problem in exc.problems:
+        err.print(str(problem), markup=False)
+    return f"{len(exc.problems)} problems in the rules under {directory}/; nothing was done"
 
 
 def open_store_or_fail(url: str | None) -> Store:
