@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SITE   := site
 
-.PHONY: demo test check lint types pytest install clean
+.PHONY: demo test check lint types pytest install clean services bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,17 @@ types: install
 pytest: install
 	$(BIN)/pytest -q
 
-test: lint types pytest
+# Debian packages the tests start themselves (a throwaway Dovecot for the IMAP tests).
+services:
+	command -v dovecot >/dev/null || (apt-get update && apt-get install -y dovecot-imapd)
+
+test: services lint types pytest
 
 check: test
+
+# routing accuracy on ../shared/corpora, multi-building scenario, cost; rewrites docs/accuracy.md
+bench: install
+	$(BIN)/python -m bench.routing_accuracy
 
 clean:
 	rm -rf $(SITE) var .mypy_cache .pytest_cache .ruff_cache

@@ -29,6 +29,10 @@ quarantine_app = typer.Typer(help="Messages kept but not processed, with why.", 
 app.add_typer(rules_app, name="rules")
 app.add_typer(export_app, name="export")
 app.add_typer(quarantine_app, name="quarantine")
+review_app = typer.Typer(help="The review queue: messages routing was unsure about.", no_args_is_help=True)
+dossier_app = typer.Typer(help="Dossiers corrected by hand, every change logged.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+app.add_typer(dossier_app, name="dossier")
 
 DbOption = Annotated[
     str | None,
@@ -92,15 +96,17 @@ def rules_check(
 
 @app.command()
 def explain(
-    file: Annotated[Path, typer.Argument(help="A message file (.eml).")],
+    message: Annotated[
+        str, typer.Argument(help="A message file (.eml), or a stored message key (or 8+ hex prefix).")
+    ],
     rules: RulesOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show where a message would go and every piece of evidence (stores nothing)."""
+    """Show where a message goes and every piece of evidence; a file is routed now, stores nothing."""
     from dossiermail.commands.explaining import explain_command
 
-    explain_command(file, rules, db, as_json=as_json)
+    explain_command(message, rules, db, as_json=as_json)
 
 
 @export_app.command("messages")
@@ -136,6 +142,155 @@ def quarantine_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     from dossiermail.commands.exporting import quarantine_list_command
 
     quarantine_list_command(db, as_json=as_json)
+
+
+@app.command("poll-imap")
+def poll_imap(
+    config: Annotated[Path, typer.Option("--config", help="YAML file listing the mailboxes to poll.")],
+    once: Annotated[bool, typer.Option("--once", help="Poll every folder once and exit (cron).")] = False,
+    rules: RulesOption = None,
+    db: DbOption = None,
+) -> None:
+    """Import new mail from IMAP folders: IDLE/poll until SIGTERM, or once with --once."""
+    from dossiermail.commands.imap import poll_imap_command
+
+    poll_imap_command(config, rules, db, once=once)
+
+
+@app.command("serve-smtp")
+def serve_smtp(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port).")] = 2525,
+    rules: RulesOption = None,
+    db: DbOption = None,
+    max_size: Annotated[
+        int, typer.Option("--max-size", help="Largest message accepted, in bytes (else 552).")
+    ] = 25 * 1024 * 1024,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate for STARTTLS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM key for STARTTLS.")] = None,
+) -> None:
+    """Receive mail for the building and dossier addresses; stop cleanly on SIGTERM."""
+    from dossiermail.commands.smtp import ServeArgs, serve_smtp_command
+
+    serve_smtp_command(ServeArgs(host, port, rules, db, max_size, tls_cert, tls_key))
+
+
+ByOption = Annotated[str | None, typer.Option("--by", help="Who makes the correction (default: $USER).")]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, kept in the history.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Allow filing into another building.")]
+MessageArg = Annotated[str, typer.Argument(help="Message key or unique key prefix (8+ hex characters).")]
+DossierArg = Annotated[str, typer.Argument(help="Dossier REFERENCE, or BUILDING/REFERENCE.")]
+
+
+@review_app.command("list")
+def review_list(
+    building: Annotated[str | None, typer.Option("--building", help="Only this building.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the messages waiting for review, oldest first."""
+    from dossiermail.commands.review import review_list_command
+
+    review_list_command(building, db, as_json=as_json)
+
+
+@review_app.command("assign")
+def review_assign(
+    message: MessageArg,
+    dossier: DossierArg,
+    by: ByOption = None,
+    reason: ReasonOption = None,
+    force: ForceOption = False,
+    rules: RulesOption = None,
+    db: DbOption = None,
+) -> None:
+    """File a message from review into a dossier; replies waiting for it follow."""
+    from dossiermail.commands.review import file_command, who
+
+    file_command(message, dossier, who(by, reason), db, rules, force=force)
+
+
+@dossier_app.command("open")
+def dossier_open(  # noqa: PLR0913, PLR0917 - one parameter per CLI argument or option
+    building: Annotated[str, typer.Argument(help="Building slug.")],
+    reference: Annotated[str, typer.Argument(help="New reference, e.g. DDE-2026-015.")],
+    title: Annotated[str, typer.Argument(help="Dossier title.")],
+    category: Annotated[str | None, typer.Option("--category", help="Dossier category.")] = None,
+    by: ByOption = None,
+    reason: ReasonOption = None,
+    rules: RulesOption = None,
+    db: DbOption = None,
+) -> None:
+    """Open a dossier; messages in review carrying its reference are re-routed."""
+    from dossiermail.commands.dossier import open_command
+    from dossiermail.commands.review import who
+
+    open_command(building, reference, title, category, who(by, reason), db, rules)
+
+
+@dossier_app.command("merge")
+def dossier_merge(
+    source: Annotated[str, typer.Argument(help="Dossier to merge (becomes 'fusionne').")],
+    target: Annotated[str, typer.Argument(help="Dossier that receives its messages.")],
+    by: ByOption = None,
+    reason: ReasonOption = None,
+    db: DbOption = None,
+) -> None:
+    """Move every message of dossier A into dossier B of the same building."""
+    from dossiermail.commands.dossier import merge_command
+    from dossiermail.commands.review import who
+
+    merge_command(source, target, who(by, reason), db)
+
+
+@dossier_app.command("move")
+def dossier_move(
+    message: MessageArg,
+    dossier: DossierArg,
+    by: ByOption = None,
+    reason: ReasonOption = None,
+    force: ForceOption = False,
+    rules: RulesOption = None,
+    db: DbOption = None,
+) -> None:
+    """Move an assigned message into another dossier."""
+    from dossiermail.commands.review import file_command, who
+
+    file_command(message, dossier, who(by, reason), db, rules, force=force, moving=True)
+
+
+@dossier_app.command("close")
+def dossier_close(
+    dossier: DossierArg,
+    by: ByOption = None,
+    reason: ReasonOption = None,
+    db: DbOption = None,
+) -> None:
+    """Close a dossier (its messages stay in it)."""
+    from dossiermail.commands.dossier import close_command
+    from dossiermail.commands.review import who
+
+    close_command(dossier, who(by, reason), db)
+
+
+@dossier_app.command("list")
+def dossier_list(
+    building: Annotated[str | None, typer.Option("--building", help="Only this building.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List dossiers with their status and number of messages."""
+    from dossiermail.commands.dossier import list_command
+
+    list_command(building, db, as_json=as_json)
+
+
+@dossier_app.command("history")
+def dossier_history(dossier: DossierArg, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Show every correction of a dossier and its messages: who, when, why."""
+    from dossiermail.commands.dossier import history_command
+
+    history_command(dossier, db, as_json=as_json)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

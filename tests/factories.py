@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dossiermail.domain import Address, ParsedMessage
 from dossiermail.rules.model import Building, Contact, Rules
 from dossiermail.threading import KnownDossier, RoutedParent
+from dossiermail.threading.context import Candidate, subject_block
 
 AZUR = "cabinet-azur.example.fr"
 PLUMBER = "devis@plomberie-durand.example.com"
@@ -73,6 +74,10 @@ class MemoryIndex:
     dossiers: list[KnownDossier] = field(default_factory=list)
     routed: list[RoutedParent] = field(default_factory=list)
     participants: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    filed: list[Candidate] = field(default_factory=list)
+    closed: set[tuple[str, str]] = field(default_factory=set)
+    links: list[RoutedParent] = field(default_factory=list)
+    """Routed messages pointing at ``message_id`` (as ``linked`` returns them)."""
 
     def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
         return [d for d in self.dossiers if d.reference == reference]
@@ -82,3 +87,20 @@ class MemoryIndex:
 
     def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
         return self.participants.get((building, reference), frozenset())
+
+    def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
+        return [link for link in self.links if link.message_id in message_ids]
+
+    def open_dossiers(
+        self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
+    ) -> Sequence[Candidate]:
+        found = [
+            c
+            for c in self.filed
+            if c.building in buildings
+            and (c.building, c.dossier) not in self.closed
+            and subject_block(c.normalized_subject) == block
+            and (since is None or (c.date is not None and c.date >= since))
+            and (until is None or (c.date is not None and c.date <= until))
+        ]
+        return sorted(found, key=lambda c: c.date or datetime.min.replace(tzinfo=UTC), reverse=True)

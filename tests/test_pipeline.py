@@ -114,6 +114,7 @@ def test_a_file_that_is_not_mail_is_quarantined_with_its_reason(store: Store, tm
 def test_import_for_a_building_files_unaddressed_mail_there(store: Store, tmp_path: Path) -> None:
     plain = REPLY.replace("In-Reply-To: <open-1@cabinet-azur.example.fr>\n", "")
     plain = plain.replace("References: <open-1@cabinet-azur.example.fr>\n", "")
+    plain = plain.replace("devis@plomberie-durand.example.com", "inconnu@example.net")  # no address-book clue
     summary = _import(store, _write(tmp_path, "old.eml", plain), building="villa-x", auto_dossiers=True)
     assert summary["assigned"] == 1
     with store.session() as session:

@@ -135,3 +135,9 @@ def test_import_building_gives_the_building_but_never_overrides_a_conflict() -> 
 
 def test_every_decision_carries_the_rules_version() -> None:
     assert route(message(), _context()).rules_version == "test-rules"
+
+
+def test_import_building_against_a_contact_of_another_single_building_goes_to_review() -> None:
+    decision = route(message(sender=PLUMBER), _context(forced_building="le-belvedere"))
+    assert (decision.outcome, decision.building) == ("needs_review", None)
+    assert "several buildings" in decision.reason

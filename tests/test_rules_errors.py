@@ -265,11 +265,12 @@ def test_reference_pattern_needs_a_group_named_ref(in_tmp: Path) -> None:
 
 
 def test_unknown_routing_step_lists_the_known_ones(in_tmp: Path) -> None:
-    found = problems(routing="steps:\n  - explicit_address\n  - fuzzy_subject\n")
+    found = problems(routing="steps:\n  - explicit_address\n  - crystal_ball\n")
 
     assert found == [
-        "rules/routing.yaml:3: steps: unknown routing step 'fuzzy_subject' "
-        "(known: explicit_address, subject_reference, thread_headers)"
+        "rules/routing.yaml:3: steps: unknown routing step 'crystal_ball' "
+        "(known: explicit_address, subject_reference, thread_headers, shared_references, "
+        "address_book, fuzzy_subject)"
     ]
 
 
@@ -278,7 +279,8 @@ def test_empty_step_list_is_refused(in_tmp: Path) -> None:
 
     assert found == [
         "rules/routing.yaml:2: steps: steps is empty: list at least one of "
-        "explicit_address, subject_reference, thread_headers"
+        "explicit_address, subject_reference, thread_headers, shared_references, "
+        "address_book, fuzzy_subject"
     ]
 
 
@@ -475,7 +477,7 @@ def test_every_problem_is_reported_sorted_by_file_and_line(in_tmp: Path) -> None
                 role: gestionnaire
                 lots: [0]
         """,
-        routing="steps: [explicit_address, fuzzy_subject]\n",
+        routing="steps: [explicit_address, crystal_ball]\n",
     )
 
     assert [line.split(": ")[0] for line in found] == [
@@ -490,7 +492,7 @@ def test_every_problem_is_reported_sorted_by_file_and_line(in_tmp: Path) -> None
 
 
 def test_load_rules_raises_with_every_problem_one_per_line(in_tmp: Path) -> None:
-    problems(routing="steps: [fuzzy_subject]\nreference_pattern: '('\n")
+    problems(routing="steps: [crystal_ball]\nreference_pattern: '('\n")
 
     with pytest.raises(RulesError) as raised:
         load_rules(Path("rules"))

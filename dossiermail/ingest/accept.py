@@ -1,12 +1,17 @@
 """The accept step: commit a message's exact bytes to the store, once, before anything else.
 
 A duplicate (same content key) is a normal result. Callers commit the session before they answer the
-sender (SMTP 250, IMAP \\Seen) or move on; nothing here parses the message.
+sender (SMTP 250, IMAP \\Seen) or move on; nothing here parses the message. The insert is a single
+``INSERT … ON CONFLICT DO NOTHING RETURNING key``, so two channels accepting the same mail at once
+store it once.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Executable, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,24 +29,44 @@ def accept(
 ) -> AcceptResult:
     """Store ``mail`` unless a message with the same content key is already there."""
     key = content_key(mail.raw)
+    values: dict[str, Any] = {
+        "key": key,
+        "raw": mail.raw,
+        "size": len(mail.raw),
+        "channel": mail.channel,
+        "source": mail.source,
+        "envelope_from": mail.envelope_from,
+        "envelope_to": list(mail.envelope_to),
+        "received_at": mail.received_at,
+        "state": "accepted",
+        "forced_building": forced_building,
+        "auto_dossiers": auto_dossiers,
+    }
+    statement = _insert_unless_present(session.get_bind().dialect.name, values)
+    if statement is None:
+        return _accept_portably(session, key, values)
+    inserted = session.execute(statement).first()
+    return AcceptResult(key, duplicate=inserted is None)
+
+
+def _insert_unless_present(dialect: str, values: dict[str, Any]) -> Executable | None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING`` where the dialect has it."""
+    if dialect == "postgresql":
+        pg = postgresql.insert(RawMessage).values(**values)
+        return pg.on_conflict_do_nothing(index_elements=["key"]).returning(RawMessage.key)
+    if dialect == "sqlite":
+        lite = sqlite.insert(RawMessage).values(**values)
+        return lite.on_conflict_do_nothing(index_elements=["key"]).returning(RawMessage.key)
+    return None
+
+
+def _accept_portably(session: Session, key: str, values: dict[str, Any]) -> AcceptResult:
+    """Check-then-insert in a savepoint, for databases without ON CONFLICT."""
     if session.scalar(select(RawMessage.key).where(RawMessage.key == key)) is not None:
         return AcceptResult(key, duplicate=True)
-    row = RawMessage(
-        key=key,
-        raw=mail.raw,
-        size=len(mail.raw),
-        channel=mail.channel,
-        source=mail.source,
-        envelope_from=mail.envelope_from,
-        envelope_to=list(mail.envelope_to),
-        received_at=mail.received_at,
-        state="accepted",
-        forced_building=forced_building,
-        auto_dossiers=auto_dossiers,
-    )
     try:
         with session.begin_nested():
-            session.add(row)
+            session.add(RawMessage(**values))
     except IntegrityError:
         return AcceptResult(key, duplicate=True)
     return AcceptResult(key, duplicate=False)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+
 from dossiermail.domain import RawMail
 from dossiermail.ingest.accept import accept
 from dossiermail.ingest.archive import ArchiveItem, read_archive
@@ -125,9 +127,10 @@ def _store_batch(store: Store, batch: _Batch, options: ImportOptions, summary: I
             else:
                 summary.imported += 1
                 fresh.append((result.message_key, mail.raw))
+    raws = dict(fresh)
     with store.session() as session:
-        for key, raw in fresh:
-            row = session.get(RawMessage, key)
-            if row is not None and row.state == "accepted":
-                parse_stored(session, row, raw)
+        rows = session.scalars(select(RawMessage).where(RawMessage.key.in_(list(raws))))
+        for row in rows:
+            if row.state == "accepted":
+                parse_stored(session, row, raws[row.key], replace=False)
     return [key for key, _ in fresh]

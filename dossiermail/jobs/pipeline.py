@@ -51,8 +51,13 @@ class StepCounts:
     healed: int = 0
 
 
-def parse_stored(session: Session, row: RawMessage, raw: bytes | None = None) -> bool:
-    """Parse one accepted message; False (and quarantined) when the parser refuses it."""
+def parse_stored(
+    session: Session, row: RawMessage, raw: bytes | None = None, *, replace: bool = True
+) -> bool:
+    """Parse one accepted message; False (and quarantined) when the parser refuses it.
+
+    ``replace=False`` skips looking for an older parse (a message accepted a moment ago has none).
+    """
     try:
         parsed = parse_message(
             raw if raw is not None else row.raw, row.key, envelope_to=tuple(row.envelope_to)
@@ -60,7 +65,7 @@ def parse_stored(session: Session, row: RawMessage, raw: bytes | None = None) ->
     except ParseError as exc:
         quarantine(session, row.key, "parse", str(exc))
         return False
-    save_parsed(session, parsed)
+    save_parsed(session, parsed, replace=replace)
     row.state = "parsed"
     return True
 

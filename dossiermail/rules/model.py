@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from dossiermail.domain import Role
 
 DEFAULT_REFERENCE_PATTERN = r"\[(?P<ref>[A-Z]{2,6}-\d{4}-\d{2,5})\]"
-DEFAULT_ROUTING_STEPS: tuple[str, ...] = ("explicit_address", "subject_reference", "thread_headers")
+DEFAULT_ROUTING_STEPS: tuple[str, ...] = (
+    "explicit_address",
+    "subject_reference",
+    "thread_headers",
+    "shared_references",
+    "address_book",
+    "fuzzy_subject",
+)
 
 
 @dataclass(frozen=True)

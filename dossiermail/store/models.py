@@ -90,6 +90,8 @@ class ParsedRow(Base):
     """What the parser extracted; rebuilt from the raw bytes whenever the parser improves."""
 
     __tablename__ = "parsed_messages"
+    # fuzzy-subject candidates: one block, newest first (``StoreIndex.open_dossiers``)
+    __table_args__ = (Index("ix_parsed_messages_subject_block_date", "subject_block", "date"),)
 
     message_key: Mapped[str] = mapped_column(
         ForeignKey("raw_messages.key", ondelete="CASCADE"), primary_key=True
@@ -98,6 +100,7 @@ class ParsedRow(Base):
     message_id_norm: Mapped[str | None] = mapped_column(String(512), index=True)
     subject: Mapped[str] = mapped_column(Text, default="")
     normalized_subject: Mapped[str] = mapped_column(Text, default="")
+    subject_block: Mapped[str] = mapped_column(String(32), default="")
     from_name: Mapped[str] = mapped_column(Text, default="")
     from_email: Mapped[str | None] = mapped_column(String(320), index=True)
     to: Mapped[list[list[str]]] = mapped_column(JSON, default=list)

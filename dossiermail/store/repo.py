@@ -6,10 +6,11 @@ routing index protocol is implemented here over SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from dossiermail.domain import Address, Attachment, Evidence, ParsedMessage, RoutingDecision
@@ -27,7 +28,16 @@ from dossiermail.store.models import (
     ThreadLink,
     utcnow,
 )
-from dossiermail.threading.context import KnownDossier, RoutedParent, norm_message_id
+from dossiermail.threading.context import (
+    Candidate,
+    KnownDossier,
+    RoutedParent,
+    norm_message_id,
+    subject_block,
+)
+
+CANDIDATE_LIMIT = 200
+"""At most this many (newest) candidate messages per lookup: bounds the fuzzy comparisons."""
 
 
 class StoreIndex:
@@ -78,6 +88,73 @@ class StoreIndex:
                 found.add(sender)
         return frozenset(found)
 
+    def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
+        if not message_ids:
+            return []
+        rows = self.session.execute(
+            select(ThreadLink.target_id, DecisionRow.outcome, BuildingRow.slug, DossierRow.reference)
+            .join(DecisionRow, DecisionRow.message_key == ThreadLink.message_key)
+            .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
+            .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+            .where(ThreadLink.target_id.in_(list(message_ids)), ThreadLink.message_key != exclude_key)
+            .where(DecisionRow.superseded_at.is_(None))
+        )
+        return [RoutedParent(mid, outcome, slug, ref) for mid, outcome, slug, ref in rows]
+
+    def open_dossiers(
+        self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
+    ) -> Sequence[Candidate]:
+        if not buildings or not block:
+            return []
+        rows = self.session.execute(open_dossiers_query(buildings, block, since, until))
+        return [_candidate(s, r, subject, d, f, to, cc) for s, r, subject, d, f, to, cc in rows]
+
+
+def open_dossiers_query(
+    buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
+) -> Select[*tuple[Any, ...]]:
+    """Messages filed in non-closed dossiers of ``buildings`` with this subject block, newest first.
+
+    Starts from the ``subject_block`` index, so its cost follows the block, not the dossier count.
+    """
+    query = (
+        select(
+            BuildingRow.slug,
+            DossierRow.reference,
+            ParsedRow.normalized_subject,
+            ParsedRow.date,
+            ParsedRow.from_email,
+            ParsedRow.to,
+            ParsedRow.cc,
+        )
+        .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+        .join(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+        .join(BuildingRow, BuildingRow.id == DossierRow.building_id)
+        .where(ParsedRow.subject_block == block)
+        .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "assigned")
+        .where(BuildingRow.slug.in_(sorted(buildings)), DossierRow.status != "clos")
+        .order_by(ParsedRow.date.desc())
+        .limit(CANDIDATE_LIMIT)
+    )
+    if since is not None:
+        query = query.where(ParsedRow.date >= since)
+    return query if until is None else query.where(ParsedRow.date <= until)
+
+
+def _candidate(
+    slug: str,
+    reference: str,
+    subject: str,
+    date: datetime | None,
+    sender: str | None,
+    to: list[list[str]],
+    cc: list[list[str]],
+) -> Candidate:
+    people = {addr.lower() for _, addr in [*to, *cc]}
+    if sender:
+        people.add(sender.lower())
+    return Candidate(slug, reference, subject, date, frozenset(people))
+
 
 # --- rules mirror -------------------------------------------------------------------------
 
@@ -115,9 +192,9 @@ def known_building_slugs(session: Session) -> set[str]:
 # --- parsed messages ----------------------------------------------------------------------
 
 
-def save_parsed(session: Session, parsed: ParsedMessage) -> None:
-    """Store (or replace) the parsed form of a message and its thread links."""
-    old = session.get(ParsedRow, parsed.message_key)
+def save_parsed(session: Session, parsed: ParsedMessage, *, replace: bool = True) -> None:
+    """Store (or, with ``replace``, replace) the parsed form of a message and its thread links."""
+    old = session.get(ParsedRow, parsed.message_key) if replace else None
     if old is not None:
         session.delete(old)
         session.flush()
@@ -135,6 +212,7 @@ def _parsed_row(parsed: ParsedMessage) -> ParsedRow:
         message_id_norm=norm_message_id(parsed.message_id) if parsed.message_id else None,
         subject=parsed.subject,
         normalized_subject=parsed.normalized_subject,
+        subject_block=subject_block(parsed.normalized_subject),
         from_name=sender.name if sender else "",
         from_email=sender.email if sender else None,
         to=[[a.name, a.email] for a in parsed.to],

@@ -7,8 +7,9 @@ tests and ``explain`` can use an in-memory one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from dossiermail.rules.model import Rules
@@ -33,6 +34,32 @@ class RoutedParent:
     dossier: str | None
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A message already filed in an open dossier, offered to fuzzy-subject matching."""
+
+    building: str
+    dossier: str
+    normalized_subject: str
+    date: datetime | None
+    participants: frozenset[str]
+
+
+BLOCK_LENGTH = 32
+"""Longest blocking key stored (``parsed_messages.subject_block``)."""
+
+
+def subject_block(normalized_subject: str) -> str:
+    """The blocking key of a normalized subject: its first word of 3+ characters (or first word).
+
+    Candidate lookup only compares subjects sharing this key, so it stays an indexed lookup.
+    """
+    words = normalized_subject.split()
+    long_words = [w for w in words if len(w) >= 3]
+    first = long_words[0] if long_words else (words[0] if words else "")
+    return first[:BLOCK_LENGTH]
+
+
 class RoutingIndex(Protocol):
     """Read-only lookups routing needs; implemented by the store."""
 
@@ -48,6 +75,18 @@ class RoutingIndex(Protocol):
         """Lower-cased addresses that sent or received mail of this dossier."""
         ...
 
+    def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
+        """Stored messages (other than ``exclude_key``) whose In-Reply-To/References point at one of
+        ``message_ids``, with their current outcome; ``message_id`` is the linking id."""
+        ...
+
+    def open_dossiers(
+        self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
+    ) -> Sequence[Candidate]:
+        """Messages filed in non-closed dossiers of ``buildings`` whose subject block is ``block``,
+        dated from ``since`` to ``until`` (open-ended when None); newest first."""
+        ...
+
 
 class EmptyIndex:
     """An index that knows nothing: for ``explain`` without a store."""
@@ -60,6 +99,14 @@ class EmptyIndex:
 
     def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
         return frozenset()
+
+    def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
+        return ()
+
+    def open_dossiers(
+        self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
+    ) -> Sequence[Candidate]:
+        return ()
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,11 @@ from collections.abc import Callable
 
 from dossiermail.domain import Evidence, ParsedMessage
 from dossiermail.threading.collectors import (
+    address_book,
     explicit_address,
+    fuzzy_subject,
     import_building,
+    shared_references,
     subject_reference,
     thread_headers,
 )
@@ -23,6 +26,9 @@ COLLECTORS: dict[str, Collector] = {
     explicit_address.NAME: explicit_address.collect,
     subject_reference.NAME: subject_reference.collect,
     thread_headers.NAME: thread_headers.collect,
+    address_book.NAME: address_book.collect,
+    fuzzy_subject.NAME: fuzzy_subject.collect,
+    shared_references.NAME: shared_references.collect,
 }
 """Collectors an admin can order in ``routing.yaml``; ``import_building`` always runs first."""
 

@@ -41,6 +41,18 @@ def plus_address(address: str, rules: Rules) -> tuple[str, str | None] | None:
     return slug, (reference.upper() or None)
 
 
+def building_for_address(address: str, rules: Rules) -> str | None:
+    """The slug of the known building ``address`` designates (its own or plus-address), else None."""
+    address = address.lower()
+    slug = _address_book(rules).get(address)
+    if slug is not None:
+        return slug
+    plus = plus_address(address, rules)
+    if plus is None or rules.building(plus[0]) is None:
+        return None
+    return plus[0]
+
+
 def _evidence_for(address: str, context: RoutingContext) -> Evidence | None:
     rules = context.rules
     slug = _address_book(rules).get(address)

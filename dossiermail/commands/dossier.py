@@ -1,0 +1,134 @@
+"""``dossiermail dossier open | merge | close | list | history``: dossiers corrected by hand.
+
+``dossier move`` shares ``review assign``'s body (``dossiermail.commands.review.file_command``).
+Every correction is logged with who, when and why and shown by ``dossier history``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+from dossiermail.commands.common import out
+from dossiermail.commands.review import correcting, heal, paris
+from dossiermail.store.corrections import (
+    DossierSummary,
+    Who,
+    close_dossier,
+    dossier_history,
+    dossier_summaries,
+    label,
+    merge_dossiers,
+    open_dossier,
+    resolve_dossier,
+)
+from dossiermail.store.models import CorrectionRow
+
+
+def open_command(
+    building: str,
+    reference: str,
+    title: str,
+    category: str | None,
+    author: Who,
+    db: str | None,
+    rules_dir: Path | None,
+) -> None:
+    """Open a dossier, then re-route the messages in review that carry its reference."""
+    from dossiermail.store.repo import review_keys_mentioning
+
+    with correcting(db) as session:
+        dossier = open_dossier(session, building, reference, title, author, category)
+        name = label(dossier)
+        healed = heal(session, review_keys_mentioning(session, reference), rules_dir)
+    suffix = f"; {healed} message(s) from review filed in it" if healed else ""
+    out.print(f"opened {name} « {title.strip()} » by {author.actor}{suffix}", markup=False)
+
+
+def merge_command(source: str, target: str, author: Who, db: str | None) -> None:
+    """Merge dossier ``source`` into ``target`` (same building)."""
+    with correcting(db) as session:
+        old, new = resolve_dossier(session, source), resolve_dossier(session, target)
+        moved = merge_dossiers(session, old, new, author)
+        names = label(old), label(new)
+    out.print(f"merged {names[0]} into {names[1]}: {len(moved)} message(s) moved", markup=False)
+
+
+def close_command(reference: str, author: Who, db: str | None) -> None:
+    """Close a dossier."""
+    with correcting(db) as session:
+        dossier = resolve_dossier(session, reference)
+        close_dossier(session, dossier, author)
+        name = label(dossier)
+    out.print(f"closed {name} by {author.actor}", markup=False)
+
+
+def list_command(building: str | None, db: str | None, *, as_json: bool) -> None:
+    """Print every dossier (of one building) with its status and number of messages."""
+    with correcting(db) as session:
+        rows = dossier_summaries(session, building)
+    if as_json:
+        for row in rows:
+            print(json.dumps(_summary_record(row), ensure_ascii=False))  # noqa: T201 - data to stdout
+        return
+    table = Table(title=f"Dossiers : {len(rows)}", title_justify="left")
+    for column in ("immeuble", "référence", "titre", "statut", "catégorie", "messages", "ouvert le"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.building, row.reference, row.title, row.status, row.category or "—",
+                      str(row.messages), paris(row.opened_at))  # fmt: skip
+    out.print(table)
+
+
+def _summary_record(row: DossierSummary) -> dict[str, object]:
+    return {
+        "building": row.building,
+        "reference": row.reference,
+        "title": row.title,
+        "status": row.status,
+        "category": row.category,
+        "messages": row.messages,
+        "opened_at": row.opened_at.isoformat(),
+    }
+
+
+def history_command(reference: str, db: str | None, *, as_json: bool) -> None:
+    """Print the corrections of a dossier and of the messages filed in it: who, when, why, what."""
+    with correcting(db) as session:
+        dossier = resolve_dossier(session, reference)
+        name = label(dossier)
+        rows = dossier_history(session, dossier)
+    if as_json:
+        for row in rows:
+            print(json.dumps(correction_record(row), ensure_ascii=False))  # noqa: T201 - data to stdout
+        return
+    table = Table(title=f"Historique de {name} : {len(rows)} correction(s)", title_justify="left")
+    for column in ("quand", "qui", "action", "message", "détail", "pourquoi"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(paris(row.created_at), row.actor, row.action, (row.message_key or "—")[:12],
+                      _detail(row.detail), row.reason or "—")  # fmt: skip
+    out.print(table)
+
+
+def correction_record(row: CorrectionRow) -> dict[str, object]:
+    """A correction as plain data."""
+    return {
+        "at": row.created_at.isoformat(),
+        "actor": row.actor,
+        "action": row.action,
+        "message": row.message_key,
+        "reason": row.reason,
+        "detail": row.detail,
+    }
+
+
+def _detail(detail: dict[str, object]) -> str:
+    shown = {k: v for k, v in detail.items() if k != "messages" and v not in (None, False)}
+    text = ", ".join(f"{k}: {v}" for k, v in shown.items())
+    messages = detail.get("messages")
+    if isinstance(messages, list):
+        text += f"{', ' if text else ''}{len(messages)} message(s)"
+    return text or "—"
