@@ -42,15 +42,17 @@ pytest: install
 
 # Debian packages the tests start themselves (a throwaway Dovecot for the IMAP tests).
 services:
-	command -v dovecot >/dev/null || (apt-get update && apt-get install -y dovecot-imapd)
+	command -v dovecot >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd)
 
 test: services lint types pytest
 
 check: test
 
-# routing accuracy on ../shared/corpora, multi-building scenario, cost; rewrites docs/accuracy.md
+# routing accuracy on ../shared/corpora, multi-building scenario, cost (rewrites docs/accuracy.md);
+# pipeline throughput against bare mailparser (fetches SpamAssassin once; rewrites docs/performance.md)
 bench: install
 	$(BIN)/python -m bench.routing_accuracy
+	$(BIN)/python -m bench.pipeline_throughput --write-docs
 
 clean:
 	rm -rf $(SITE) var .mypy_cache .pytest_cache .ruff_cache

@@ -18,16 +18,9 @@ from bench.corpora import Result, TruthMessage, bc3_truth, notmuch_truth, run_va
 from bench.scenario import ScenarioResult, run_scenario
 from bench.timing import time_routing
 from bench.variants import VARIANTS
-from dossiermail.rules.model import RoutingRules, Rules
+from dossiermail.rules.model import DEFAULT_ROUTING_STEPS, RoutingRules, Rules
 
-STEPS = (
-    "explicit_address",
-    "subject_reference",
-    "thread_headers",
-    "shared_references",
-    "address_book",
-    "fuzzy_subject",
-)
+STEPS = DEFAULT_ROUTING_STEPS
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "accuracy.md"
 

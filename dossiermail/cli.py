@@ -180,11 +180,12 @@ ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, kept in
 ForceOption = Annotated[bool, typer.Option("--force", help="Allow filing into another building.")]
 MessageArg = Annotated[str, typer.Argument(help="Message key or unique key prefix (8+ hex characters).")]
 DossierArg = Annotated[str, typer.Argument(help="Dossier REFERENCE, or BUILDING/REFERENCE.")]
+BuildingFilter = Annotated[str | None, typer.Option("--building", help="Only this building.")]
 
 
 @review_app.command("list")
 def review_list(
-    building: Annotated[str | None, typer.Option("--building", help="Only this building.")] = None,
+    building: BuildingFilter = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -275,7 +276,7 @@ def dossier_close(
 
 @dossier_app.command("list")
 def dossier_list(
-    building: Annotated[str | None, typer.Option("--building", help="Only this building.")] = None,
+    building: BuildingFilter = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -20,6 +20,7 @@ DEFAULT_ROUTING_STEPS: tuple[str, ...] = (
     "address_book",
     "fuzzy_subject",
 )
+"""Every routing step, all on by default (a test keeps this equal to the collector registry)."""
 
 
 @dataclass(frozen=True)

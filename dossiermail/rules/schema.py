@@ -15,14 +15,7 @@ from pydantic import BaseModel, ConfigDict, PlainValidator, field_validator
 from dossiermail.domain import ROLES, Role
 from dossiermail.rules.model import DEFAULT_REFERENCE_PATTERN, DEFAULT_ROUTING_STEPS
 
-KNOWN_ROUTING_STEPS: tuple[str, ...] = (
-    "explicit_address",
-    "subject_reference",
-    "thread_headers",
-    "shared_references",
-    "address_book",
-    "fuzzy_subject",
-)
+KNOWN_ROUTING_STEPS: tuple[str, ...] = DEFAULT_ROUTING_STEPS
 """Every collector in ``dossiermail.threading.collectors.COLLECTORS`` (a test keeps them equal)."""
 BUILTIN_REDACTIONS: tuple[str, ...] = ("phone", "iban", "bic", "email", "nir")
 
