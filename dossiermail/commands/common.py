@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
+from rich.table import Table
 
 from dossiermail.rules import RulesError
 from dossiermail.rules.model import Rules
@@ -14,6 +18,30 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
 
 DEFAULT_RULES = Path("rules")
+
+Row = TypeVar("Row")
+
+
+def print_listing(
+    rows: Sequence[Row],
+    *,
+    as_json: bool,
+    record: Callable[[Row], dict[str, object]],
+    title: str,
+    columns: Sequence[str],
+    cells: Callable[[Row], Iterable[str]],
+) -> None:
+    """One JSON object per row on stdout (``--json``), else a table titled ``title``."""
+    if as_json:
+        for row in rows:
+            print(json.dumps(record(row), ensure_ascii=False))  # noqa: T201 - data to stdout
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*cells(row))
+    out.print(table)
 
 
 class CliError(Exception):

@@ -6,12 +6,9 @@ Every correction is logged with who, when and why and shown by ``dossier history
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from rich.table import Table
-
-from dossiermail.commands.common import out
+from dossiermail.commands.common import out, print_listing
 from dossiermail.commands.review import correcting, heal, paris
 from dossiermail.store.corrections import (
     DossierSummary,
@@ -69,17 +66,22 @@ def list_command(building: str | None, db: str | None, *, as_json: bool) -> None
     """Print every dossier (of one building) with its status and number of messages."""
     with correcting(db) as session:
         rows = dossier_summaries(session, building)
-    if as_json:
-        for row in rows:
-            print(json.dumps(_summary_record(row), ensure_ascii=False))  # noqa: T201 - data to stdout
-        return
-    table = Table(title=f"Dossiers : {len(rows)}", title_justify="left")
-    for column in ("immeuble", "référence", "titre", "statut", "catégorie", "messages", "ouvert le"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row.building, row.reference, row.title, row.status, row.category or "—",
-                      str(row.messages), paris(row.opened_at))  # fmt: skip
-    out.print(table)
+    print_listing(
+        rows,
+        as_json=as_json,
+        record=_summary_record,
+        title=f"Dossiers : {len(rows)}",
+        columns=("immeuble", "référence", "titre", "statut", "catégorie", "messages", "ouvert le"),
+        cells=lambda r: (
+            r.building,
+            r.reference,
+            r.title,
+            r.status,
+            r.category or "—",
+            str(r.messages),
+            paris(r.opened_at),
+        ),
+    )
 
 
 def _summary_record(row: DossierSummary) -> dict[str, object]:
@@ -100,17 +102,21 @@ def history_command(reference: str, db: str | None, *, as_json: bool) -> None:
         dossier = resolve_dossier(session, reference)
         name = label(dossier)
         rows = dossier_history(session, dossier)
-    if as_json:
-        for row in rows:
-            print(json.dumps(correction_record(row), ensure_ascii=False))  # noqa: T201 - data to stdout
-        return
-    table = Table(title=f"Historique de {name} : {len(rows)} correction(s)", title_justify="left")
-    for column in ("quand", "qui", "action", "message", "détail", "pourquoi"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(paris(row.created_at), row.actor, row.action, (row.message_key or "—")[:12],
-                      _detail(row.detail), row.reason or "—")  # fmt: skip
-    out.print(table)
+    print_listing(
+        rows,
+        as_json=as_json,
+        record=correction_record,
+        title=f"Historique de {name} : {len(rows)} correction(s)",
+        columns=("quand", "qui", "action", "message", "détail", "pourquoi"),
+        cells=lambda r: (
+            paris(r.created_at),
+            r.actor,
+            r.action,
+            (r.message_key or "—")[:12],
+            _detail(r.detail),
+            r.reason or "—",
+        ),
+    )
 
 
 def correction_record(row: CorrectionRow) -> dict[str, object]:

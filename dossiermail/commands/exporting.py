@@ -6,11 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from dossiermail.commands.common import open_store_or_fail, out
+from dossiermail.commands.common import open_store_or_fail, print_listing
 from dossiermail.store.models import (
     BuildingRow,
     DecisionRow,
@@ -97,15 +96,17 @@ def quarantine_list_command(db: str | None, *, as_json: bool) -> None:
             ).all()
     finally:
         store.dispose()
-    if as_json:
-        for row, source in rows:
-            record = {"key": row.message_key, "source": source, "stage": row.stage, "reason": row.reason,
-                      "since": row.created_at.isoformat()}  # fmt: skip
-            print(json.dumps(record, ensure_ascii=False))  # noqa: T201 - data to stdout
-        return
-    table = Table(title=f"Quarantaine : {len(rows)} message(s)", title_justify="left")
-    for column in ("clé", "source", "étape", "raison"):
-        table.add_column(column)
-    for row, source in rows:
-        table.add_row(row.message_key[:12], source, row.stage, row.reason)
-    out.print(table)
+    print_listing(
+        [(row, str(source)) for row, source in rows],
+        as_json=as_json,
+        record=lambda r: {
+            "key": r[0].message_key,
+            "source": r[1],
+            "stage": r[0].stage,
+            "reason": r[0].reason,
+            "since": r[0].created_at.isoformat(),
+        },
+        title=f"Quarantaine : {len(rows)} message(s)",
+        columns=("clé", "source", "étape", "raison"),
+        cells=lambda r: (r[0].message_key[:12], r[1], r[0].stage, r[0].reason),
+    )

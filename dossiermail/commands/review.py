@@ -6,7 +6,6 @@ who made the correction, and healing the replies a correction unblocks.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,10 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
 from sqlalchemy.orm import Session
 
-from dossiermail.commands.common import CliError, load_rules_or_fail, open_store_or_fail, out
+from dossiermail.commands.common import CliError, load_rules_or_fail, open_store_or_fail, out, print_listing
 from dossiermail.store.corrections import (
     Assignment,
     CorrectionError,
@@ -80,17 +78,14 @@ def review_list_command(building: str | None, db: str | None, *, as_json: bool) 
     """Print the messages waiting for review, oldest first."""
     with correcting(db) as session:
         items = review_queue(session, building)
-    if as_json:
-        for item in items:
-            print(json.dumps(_record(item), ensure_ascii=False))  # noqa: T201 - data to stdout
-        return
-    table = Table(title=f"À revoir : {len(items)} message(s)", title_justify="left")
-    for column in ("clé", "date", "expéditeur", "objet", "immeuble", "raison"):
-        table.add_column(column)
-    for item in items:
-        table.add_row(item.key[:12], paris(item.date), item.sender, item.subject,
-                      item.building or "—", item.reason)  # fmt: skip
-    out.print(table)
+    print_listing(
+        items,
+        as_json=as_json,
+        record=_record,
+        title=f"À revoir : {len(items)} message(s)",
+        columns=("clé", "date", "expéditeur", "objet", "immeuble", "raison"),
+        cells=lambda i: (i.key[:12], paris(i.date), i.sender, i.subject, i.building or "—", i.reason),
+    )
 
 
 def _record(item: ReviewItem) -> dict[str, object]:
