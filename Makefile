@@ -40,9 +40,11 @@ types: install
 pytest: install
 	$(BIN)/pytest -q
 
-# Debian packages the tests start themselves (a throwaway Dovecot for the IMAP tests).
+# Debian packages the tests start themselves: a throwaway Dovecot for the IMAP tests, and Chromium
+# for the extranet's browser tests (Playwright drives /usr/bin/chromium; it never downloads a browser).
 services:
 	command -v dovecot >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd)
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 test: services lint types pytest
 

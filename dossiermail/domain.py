@@ -12,6 +12,8 @@ from typing import Literal
 
 Channel = Literal["smtp", "imap", "import"]
 Outcome = Literal["assigned", "needs_review", "ignored", "quarantined"]
+Visibility = Literal["public", "internal"]
+"""``internal`` messages (internal notes, internal forwards and replies to them) never leave the syndic."""
 Role = Literal["gestionnaire", "fournisseur", "coproprietaire", "conseil_syndical"]
 
 ROLES: tuple[Role, ...] = ("gestionnaire", "fournisseur", "coproprietaire", "conseil_syndical")
@@ -130,3 +132,4 @@ class RoutingDecision:
     reason: str
     opens: NewDossier | None = None
     waiting_for: tuple[str, ...] = field(default=())
+    visibility: Visibility = "public"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from playwright.sync_api import Browser
 
 from dossiermail.store import Store, open_store
 
@@ -69,3 +70,30 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.dispose()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser); ``make services`` installs it."""
+    if not CHROMIUM.exists():
+        service_missing(f"Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -218,6 +218,7 @@ class DecisionRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     rules_version: Mapped[str] = mapped_column(String(32), default="")
     waiting_for: Mapped[list[str]] = mapped_column(JSON, default=list)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -325,6 +325,7 @@ def save_decision(session: Session, message_key: str, decision: RoutingDecision)
         reason=decision.reason,
         rules_version=decision.rules_version,
         waiting_for=list(decision.waiting_for),
+        visibility=decision.visibility,
         decided_at=now,
         evidence=[_evidence_row(i, e) for i, e in enumerate(decision.evidence)],
     )
