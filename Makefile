@@ -26,7 +26,10 @@ demo: install
 	$(BIN)/dossiermail publish --out $(SITE)
 	@echo
 	@echo "Extranet écrit dans ./$(SITE)/ — ouvrez par exemple :"
-	@for f in $(SITE)/*/index.html; do echo "  file://$$(pwd)/$$f"; done
+	@for f in $(SITE)/*/coproprietaires/index.html $(SITE)/*/syndic/index.html; do echo "  file://$$(pwd)/$$f"; done
+	@echo "Pour le servir (lien d'accès signé, puis serveur sur http://127.0.0.1:8080/) :"
+	@echo "  $(BIN)/dossiermail access grant les-mimosas --audience coproprietaires"
+	@echo "  $(BIN)/dossiermail serve --site $(SITE)"
 	@echo "Pour voir pourquoi un message est allé où il est allé :"
 	@echo "  $(BIN)/dossiermail explain samples/<fichier>.eml"
 
@@ -51,10 +54,17 @@ test: services lint types pytest
 check: test
 
 # routing accuracy on ../shared/corpora, multi-building scenario, cost (rewrites docs/accuracy.md);
-# pipeline throughput against bare mailparser (fetches SpamAssassin once; rewrites docs/performance.md)
+# then each performance bench rewrites its own section of docs/performance.md: pipeline throughput
+# against bare mailparser (fetches SpamAssassin once), import memory on a generated 500 MB mbox (written
+# once under var/bench/), SMTP acceptance on PostgreSQL against a bare aiosmtpd server, worker scaling
+# (PostgreSQL + Redis, 1 vs 2 processes), incremental publish of a 10,000-message building
 bench: install
 	$(BIN)/python -m bench.routing_accuracy
 	$(BIN)/python -m bench.pipeline_throughput --write-docs
+	$(BIN)/python -m bench.archive_memory --write-docs
+	$(BIN)/python -m bench.smtp_acceptance --write-docs
+	$(BIN)/python -m bench.worker_scaling --write-docs
+	$(BIN)/python -m bench.incremental_publish --write-docs
 
 clean:
 	rm -rf $(SITE) var .mypy_cache .pytest_cache .ruff_cache

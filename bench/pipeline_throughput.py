@@ -23,17 +23,17 @@ from pathlib import Path
 
 import mailparser
 
+from bench.perfdoc import write_section
 from dossiermail.ingest.archive import ArchiveItem, read_archive
 from dossiermail.ingest.importer import ImportOptions, run_import
 from dossiermail.jobs.pipeline import RouteOptions
-from dossiermail.publish import publish_static
+from dossiermail.publish import publish_site
 from dossiermail.rules import empty_rules
 from dossiermail.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
 SPAMASSASSIN = ROOT / "var" / "corpora" / "spamassassin"
-DOCS = ROOT / "docs" / "performance.md"
 TARGET = 0.5
 
 
@@ -87,8 +87,7 @@ def pipeline_rate(folder: Path, count: int) -> float:
         options = ImportOptions(RouteOptions(empty_rules()), building="bench", auto_dossiers=True)
         started = time.perf_counter()
         summary = run_import(store, [folder], options)
-        with store.sessions() as session:
-            publish_static(session, Path(tmp) / "site")
+        publish_site(store, empty_rules(), Path(tmp) / "site")
         elapsed = time.perf_counter() - started
         store.dispose()
     assert summary.read == count, (summary.read, count)
@@ -119,19 +118,6 @@ def table(rows: list[Figures]) -> str:
     return "\n".join(lines)
 
 
-def write_docs(text: str) -> None:
-    """Replace the throughput section of docs/performance.md with ``text``."""
-    begin, end = "<!-- pipeline-throughput:begin -->", "<!-- pipeline-throughput:end -->"
-    current = DOCS.read_text() if DOCS.exists() else "# Performance\n\n"
-    block = f"{begin}\n{text}\n{end}"
-    if begin in current:
-        head, rest = current.split(begin, 1)
-        current = head + block + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    DOCS.write_text(current)
-
-
 def main() -> None:
     """Measure, print, and optionally record in docs/performance.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,7 +132,8 @@ def main() -> None:
     print(text)
     if args.write_docs:
         stamp = time.strftime("%Y-%m-%d")
-        write_docs(f"## Pipeline vs bare parse ({stamp}, `python -m bench.pipeline_throughput`)\n\n{text}")
+        title = f"## Pipeline vs bare parse ({stamp}, `python -m bench.pipeline_throughput`)"
+        write_section("pipeline_throughput", f"{title}\n\n{text}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ review_app = typer.Typer(help="The review queue: messages routing was unsure abo
 dossier_app = typer.Typer(help="Dossiers corrected by hand, every change logged.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 app.add_typer(dossier_app, name="dossier")
+access_app = typer.Typer(help="Signed links to the extranet: grant, revoke, list.", no_args_is_help=True)
+app.add_typer(access_app, name="access")
 
 DbOption = Annotated[
     str | None,
@@ -128,12 +130,20 @@ def publish(
     building: Annotated[
         list[str] | None, typer.Option("--building", help="Only this building (repeatable).")
     ] = None,
+    audience: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--audience",
+            help="Only this audience: syndic, conseil_syndical, coproprietaires or lot:<n> (repeatable).",
+        ),
+    ] = None,
+    rules: RulesOption = None,
     db: DbOption = None,
 ) -> None:
-    """Write the static extranet: one folder per building, one page per dossier."""
+    """Write the static extranet: per building and audience, redacted pages; only changes are rewritten."""
     from dossiermail.commands.publishing import publish_command
 
-    publish_command(out_dir, building or None, db)
+    publish_command(out_dir, building or None, audience or None, rules, db)
 
 
 @quarantine_app.command("list")
@@ -217,6 +227,9 @@ def dossier_open(  # noqa: PLR0913, PLR0917 - one parameter per CLI argument or 
     reference: Annotated[str, typer.Argument(help="New reference, e.g. DDE-2026-015.")],
     title: Annotated[str, typer.Argument(help="Dossier title.")],
     category: Annotated[str | None, typer.Option("--category", help="Dossier category.")] = None,
+    lot: Annotated[
+        list[int] | None, typer.Option("--lot", help="Lot the dossier concerns on the extranet (repeatable).")
+    ] = None,
     by: ByOption = None,
     reason: ReasonOption = None,
     rules: RulesOption = None,
@@ -226,7 +239,23 @@ def dossier_open(  # noqa: PLR0913, PLR0917 - one parameter per CLI argument or 
     from dossiermail.commands.dossier import open_command
     from dossiermail.commands.review import who
 
-    open_command(building, reference, title, category, who(by, reason), db, rules)
+    open_command(building, reference, title, category, who(by, reason), db, rules, lot or ())
+
+
+@dossier_app.command("lots")
+def dossier_lots(
+    dossier: DossierArg,
+    lots: Annotated[list[int] | None, typer.Argument(help="Lot numbers (replace the current ones).")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the lots set by hand.")] = False,
+    by: ByOption = None,
+    reason: ReasonOption = None,
+    db: DbOption = None,
+) -> None:
+    """Show or set the lots a dossier concerns (a lot's owner sees only the dossiers of their lot)."""
+    from dossiermail.commands.dossier import lots_command
+    from dossiermail.commands.review import who
+
+    lots_command(dossier, lots or [], who(by, reason), db, clear=clear)
 
 
 @dossier_app.command("merge")
@@ -292,6 +321,142 @@ def dossier_history(dossier: DossierArg, db: DbOption = None, as_json: JsonOptio
     from dossiermail.commands.dossier import history_command
 
     history_command(dossier, db, as_json=as_json)
+
+
+SecretFileOption = Annotated[
+    Path | None,
+    typer.Option("--secret-file", help="Secret file if $DOSSIERMAIL_SECRET is unset (default var/secret)."),
+]
+
+
+@access_app.command("grant")
+def access_grant(
+    building: Annotated[str, typer.Argument(help="Building slug.")],
+    audience: Annotated[
+        str, typer.Option("--audience", help="syndic, conseil_syndical, coproprietaires or lot:<n>.")
+    ],
+    expires: Annotated[str, typer.Option("--expires", help="Lifetime: 12h, 90d, 2w.")] = "90d",
+    label: Annotated[str, typer.Option("--label", help="Who the link is for, shown by 'list'.")] = "",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Public address of the server ($DOSSIERMAIL_BASE_URL).")
+    ] = None,
+    secret_file: SecretFileOption = None,
+    db: DbOption = None,
+) -> None:
+    """Print a signed link opening one building's extranet for one audience."""
+    from dossiermail.commands.access import GrantArgs, grant_command
+
+    grant_command(GrantArgs(building, audience, expires, label, base_url, secret_file, db))
+
+
+@access_app.command("revoke")
+def access_revoke(
+    grant_id: Annotated[int, typer.Argument(metavar="ID", help="Grant number (see 'access list').")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a link: it and the sessions opened with it stop working at once."""
+    from dossiermail.commands.access import revoke_command
+
+    revoke_command(grant_id, db)
+
+
+@access_app.command("list")
+def access_list(building: BuildingFilter = None, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the links given, with their audience, expiry and state."""
+    from dossiermail.commands.access import list_command
+
+    list_command(building, db, as_json=as_json)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8080,
+    site: Annotated[
+        Path | None,
+        typer.Option("--site", help="Folder 'publish --out' wrote (default: $DOSSIERMAIL_SITE or site)."),
+    ] = None,
+    secret_file: SecretFileOption = None,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies", help="Always mark the session cookie Secure (TLS in front).")
+    ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option("--trusted-proxy", help="Proxy IP whose X-Forwarded-Proto/For to honour (repeatable)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the published extranet read-only to holders of an access link."""
+    from dossiermail.commands.serve import ServeArgs, serve_command
+    from dossiermail.jobs.settings import site_dir
+
+    proxies = tuple(trusted_proxy or ())
+    serve_command(ServeArgs(host, port, site_dir(site), db, secret_file, secure_cookies, proxies))
+
+
+jobs_app = typer.Typer(help="Pipeline steps run by the workers: dead letters, replay.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+SiteOption = Annotated[
+    Path | None,
+    typer.Option("--site", help="Extranet folder to republish (default: $DOSSIERMAIL_SITE or site)."),
+]
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option("--processes", help="Worker processes.")] = 1,
+    threads: Annotated[int, typer.Option("--threads", help="Threads per process.")] = 4,
+    site: SiteOption = None,
+    sweeper: Annotated[bool, typer.Option("--sweeper/--no-sweeper", help="Run the sweeper too.")] = True,
+    rules: RulesOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run the parse → route → publish workers on $DOSSIERMAIL_BROKER until SIGTERM."""
+    from dossiermail.commands.worker import worker_command
+
+    worker_command(processes, threads, site, rules, db, sweeper=sweeper)
+
+
+@jobs_app.command("failed")
+def jobs_failed(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the dead-lettered steps with their last error."""
+    from dossiermail.commands.jobs import failed_command
+
+    failed_command(db, as_json=as_json)
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    step_id: Annotated[int | None, typer.Argument(help="Step id (see 'jobs failed').")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every dead-lettered step.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Put a dead-lettered step (or --all) back in the queue with fresh attempts."""
+    from dossiermail.commands.jobs import retry_command
+
+    retry_command(step_id, db, every=every)
+
+
+@jobs_app.command("sweep")
+def jobs_sweep(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Re-send steps a dead worker or a lost broker message left behind (for cron)."""
+    from dossiermail.commands.jobs import sweep_command
+
+    sweep_command(db, as_json=as_json)
+
+
+@app.command()
+def status(
+    max_age: Annotated[
+        float, typer.Option("--max-age", help="Alert when something waits longer than this (seconds).")
+    ] = 900.0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Queue depths, oldest pending step, quarantine and review counts; exit 1 when stuck."""
+    from dossiermail.commands.status import status_command
+
+    status_command(db, max_age=max_age, as_json=as_json)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

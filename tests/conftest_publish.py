@@ -20,6 +20,7 @@ from dossiermail.store.models import (
     BuildingRow,
     ContactRow,
     DecisionRow,
+    DossierLotRow,
     DossierRow,
     ParsedRow,
     RawMessage,
@@ -46,6 +47,11 @@ class Mail:
     key: str | None = None
     outcome: str = "assigned"
     superseded: bool = False
+    visibility: str = "public"
+    to: Sequence[str] = ()
+    raw: bytes = b""
+    html: str | None = None
+    content_ids: Sequence[str | None] = ()
 
 
 class Mailroom:
@@ -60,9 +66,17 @@ class Mailroom:
         row = BuildingRow(slug=slug, name=name or f"Résidence {slug}", address=address)
         return self._add(row)
 
-    def contact(self, email: str, name: str, role: str) -> ContactRow:
+    def contact(
+        self, email: str, name: str, role: str, buildings: Sequence[str] = (), lots: Sequence[int] = ()
+    ) -> ContactRow:
         """An address-book entry."""
-        return self._add(ContactRow(email=email, name=name, role=role, buildings=[], lots=[]))
+        row = ContactRow(email=email, name=name, role=role, buildings=list(buildings), lots=list(lots))
+        return self._add(row)
+
+    def lots(self, dossier: DossierRow, *lots: int) -> None:
+        """Lots an admin tied to ``dossier``."""
+        for lot in lots:
+            self._add(DossierLotRow(dossier_id=dossier.id, lot=lot))
 
     def dossier(
         self,
@@ -94,6 +108,7 @@ class Mailroom:
                 building_id=dossier.building_id if dossier else None,
                 dossier_id=dossier.id if dossier else None,
                 superseded_at=RECEIVED if mail.superseded else None,
+                visibility=mail.visibility,
             )
         )
         return key
@@ -112,8 +127,8 @@ class Mailroom:
     def _raw(self, key: str, mail: Mail) -> RawMessage:
         return RawMessage(
             key=key,
-            raw=b"",
-            size=0,
+            raw=mail.raw,
+            size=len(mail.raw),
             channel="import",
             source="test",
             envelope_to=[],
@@ -129,12 +144,21 @@ class Mailroom:
             from_email=mail.from_email,
             date=mail.date,
             date_offset_minutes=int(offset.total_seconds() // 60) if offset is not None else None,
+            to=[["", address] for address in mail.to],
+            cc=[],
+            html=mail.html,
             text=mail.text,
             new_text=mail.text if mail.new_text is None else mail.new_text,
             quoted_text=mail.quoted_text,
             signature=mail.signature,
             attachments=[
-                AttachmentRow(position=position, filename=name, content_type=kind, size=size)
+                AttachmentRow(
+                    position=position,
+                    filename=name,
+                    content_type=kind,
+                    size=size,
+                    content_id=mail.content_ids[position] if position < len(mail.content_ids) else None,
+                )
                 for position, (name, kind, size) in enumerate(mail.attachments)
             ],
         )

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dossiermail.domain import Address, ParsedMessage
+from dossiermail.parse.subject import normalize_subject
 from dossiermail.rules.model import Building, Contact, Rules
 from dossiermail.threading import KnownDossier, RoutedParent
-from dossiermail.threading.context import Candidate, subject_block
+from dossiermail.threading.context import Candidate, FiledMessage, subject_block
 
 AZUR = "cabinet-azur.example.fr"
 PLUMBER = "devis@plomberie-durand.example.com"
@@ -43,6 +44,8 @@ def message(  # noqa: PLR0917 - keyword-style builder
     in_reply_to: Sequence[str] = (),
     references: Sequence[str] = (),
     auto_reply: str | None = None,
+    text: str = "Bonjour",
+    date: datetime | None = datetime(2026, 3, 3, 10, 0, tzinfo=UTC),
 ) -> ParsedMessage:
     """A parsed message with just what routing reads."""
     return ParsedMessage(
@@ -51,12 +54,12 @@ def message(  # noqa: PLR0917 - keyword-style builder
         in_reply_to=tuple(in_reply_to),
         references=tuple(references),
         subject=subject,
-        normalized_subject=subject.lower(),
+        normalized_subject=normalize_subject(subject),
         from_=Address("", sender),
         to=tuple(Address("", a) for a in to),
         cc=tuple(Address("", a) for a in cc),
-        date=datetime(2026, 3, 3, 10, 0, tzinfo=UTC),
-        text="Bonjour",
+        date=date,
+        text=text,
         html=None,
         new_text="Bonjour",
         quoted_text="",
@@ -78,6 +81,8 @@ class MemoryIndex:
     closed: set[tuple[str, str]] = field(default_factory=set)
     links: list[RoutedParent] = field(default_factory=list)
     """Routed messages pointing at ``message_id`` (as ``linked`` returns them)."""
+    sent: list[FiledMessage] = field(default_factory=list)
+    """Filed messages by sender and date (as ``messages_from`` returns them)."""
 
     def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
         return [d for d in self.dossiers if d.reference == reference]
@@ -104,3 +109,12 @@ class MemoryIndex:
             and (until is None or (c.date is not None and c.date <= until))
         ]
         return sorted(found, key=lambda c: c.date or datetime.min.replace(tzinfo=UTC), reverse=True)
+
+    def messages_from(
+        self, senders: Sequence[str], since: datetime, until: datetime
+    ) -> Sequence[FiledMessage]:
+        wanted = {s.lower() for s in senders}
+        found = [
+            f for f in self.sent if f.sender in wanted and f.date is not None and since <= f.date <= until
+        ]
+        return sorted(found, key=lambda f: f.date or since)

@@ -125,3 +125,19 @@ def test_unknown_building_in_contacts_is_reported_with_its_line(tmp_path: Path) 
     assert result.stderr.strip().splitlines() == [
         "rules/contacts.yaml:5: unknown building 'les-tilleuls' (known: les-pins)"
     ]
+
+
+def test_a_long_error_stays_one_line_without_a_terminal_width(tmp_path: Path) -> None:
+    missing = tmp_path / ("archives-du-syndic-" * 8) / "boite.mbox"
+    env = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "DOSSIERMAIL_DB")}
+    result = subprocess.run(
+        [sys.executable, "-m", "dossiermail", "import", str(missing)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert len(str(missing)) > 160
+    assert_one_line_error(result, str(missing), "no such file")

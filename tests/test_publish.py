@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from dossiermail.publish import PublishReport, publish_static
+from dossiermail.audience import SYNDIC, Audience
+from dossiermail.publish import PublishReport, publish_site
 from dossiermail.publish.formatting import file_size, fr_datetime, safe_filename
 from dossiermail.publish.static_site import write_atomically
+from dossiermail.rules import empty_rules
 from dossiermail.timeline import TimelineLookupError
 from tests.conftest_publish import Mail, Mailroom, open_mailroom
 
@@ -25,6 +27,25 @@ SENDER_ADDRESSES = (
     "anonyme@example.net",
 )
 VOID_ELEMENTS = {"meta", "link", "br", "hr", "img", "input", "wbr"}
+
+
+def publish(
+    mailroom: Mailroom,
+    out: Path,
+    *,
+    buildings: list[str] | None = None,
+    audiences: list[Audience] | None = None,
+) -> PublishReport:
+    """Publish with the default rules (redaction.yaml's defaults, no contacts)."""
+    return publish_site(mailroom.session, empty_rules(), out, buildings=buildings, audiences=audiences)
+
+
+def syndic(site: Path, building: str = "tilleuls") -> Path:
+    return site / building / "syndic"
+
+
+def owners(site: Path, building: str = "tilleuls") -> Path:
+    return site / building / "coproprietaires"
 
 
 @pytest.fixture
@@ -77,11 +98,11 @@ def site(mailroom: Mailroom, tmp_path: Path) -> Path:
     )
     mailroom.message(roof, Mail(date=datetime(2026, 3, 9, 9, 0, tzinfo=UTC), subject="Tuiles"))
     out = tmp_path / "site"
-    publish_static(mailroom.session, out)
+    publish(mailroom, out)
     return out
 
 
-def test_each_building_gets_an_index_a_stylesheet_and_one_page_per_dossier(
+def test_each_building_and_audience_gets_an_index_a_search_index_and_one_page_per_dossier(
     mailroom: Mailroom, tmp_path: Path
 ) -> None:
     tilleuls = mailroom.building("tilleuls")
@@ -90,26 +111,34 @@ def test_each_building_gets_an_index_a_stylesheet_and_one_page_per_dossier(
     mailroom.building("platanes")
     out = tmp_path / "site"
 
-    report = publish_static(mailroom.session, out)
+    report = publish(mailroom, out)
 
-    assert report == PublishReport(
-        out_dir=out,
-        buildings=("platanes", "tilleuls"),
-        pages_written=4,
-        index_pages=(out / "platanes" / "index.html", out / "tilleuls" / "index.html"),
-    )
-    assert written_files(out) == [
-        "platanes/index.html",
-        "platanes/style.css",
-        "tilleuls/dossiers/DDE-2026-014.html",
-        "tilleuls/dossiers/DDE-2026-015.html",
-        "tilleuls/index.html",
-        "tilleuls/style.css",
+    assert report.buildings == ("platanes", "tilleuls")
+    assert [(p.building, p.audience.name) for p in report.publications] == [
+        (building, audience)
+        for building in ("platanes", "tilleuls")
+        for audience in ("syndic", "conseil_syndical", "coproprietaires")
     ]
+    assert report.index_pages[0] == out / "platanes" / "syndic" / "index.html"
+    assert written_files(out) == sorted(
+        [
+            ".manifest.json",
+            *(
+                f"{building}/{audience}/{name}"
+                for building, dossiers in (("platanes", []), ("tilleuls", ["DDE-2026-014", "DDE-2026-015"]))
+                for audience in ("conseil_syndical", "coproprietaires", "syndic")
+                for name in (*(f"dossiers/{d}.html" for d in dossiers), "index.html", "search.jsonl")
+            ),
+            "style.css",
+        ]
+    )
+    assert sorted(report.written) == [name for name in written_files(out) if name != ".manifest.json"]
+    assert report.unchanged == 0
+    assert report.removed == ()
 
 
 def test_index_lists_dossiers_with_french_status_last_activity_and_count(site: Path) -> None:
-    index = read(site / "tilleuls" / "index.html")
+    index = read(syndic(site) / "index.html")
 
     cards = re.findall(r'<li class="dossier-card">(.*?)</li>', index, re.S)
     references = [re.findall(r'class="reference">([^<]+)', card) for card in cards]
@@ -126,7 +155,7 @@ def test_index_lists_dossiers_with_french_status_last_activity_and_count(site: P
 
 
 def test_dossier_page_shows_messages_in_chronological_order(site: Path) -> None:
-    page = read(site / "tilleuls" / "dossiers" / "DDE-2026-014.html")
+    page = read(syndic(site) / "dossiers" / "DDE-2026-014.html")
 
     subjects = re.findall(r"<h3 [^>]*>([^<]*)</h3>", page)
     assert subjects == [
@@ -137,7 +166,7 @@ def test_dossier_page_shows_messages_in_chronological_order(site: Path) -> None:
 
 
 def test_dates_are_shown_in_paris_time_in_french(site: Path) -> None:
-    page = read(site / "tilleuls" / "dossiers" / "DDE-2026-014.html")
+    page = read(syndic(site) / "dossiers" / "DDE-2026-014.html")
 
     assert '<time datetime="2026-03-03T10:12+01:00">3 mars 2026 à 10:12</time>' in page
     assert '<time datetime="2026-03-05T09:00+01:00">5 mars 2026 à 09:00</time>' in page
@@ -165,9 +194,9 @@ def test_a_july_message_sent_at_utc_is_shown_two_hours_later(mailroom: Mailroom,
     dossier = mailroom.dossier(mailroom.building("tilleuls"), "DDE-2026-020")
     mailroom.message(dossier, Mail(date=datetime(2026, 7, 15, 10, 12, tzinfo=UTC)))
 
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
 
-    page = read(tmp_path / "site" / "tilleuls" / "dossiers" / "DDE-2026-020.html")
+    page = read(syndic(tmp_path / "site") / "dossiers" / "DDE-2026-020.html")
     assert '<time datetime="2026-07-15T12:12+02:00">15 juillet 2026 à 12:12</time>' in page
 
 
@@ -175,14 +204,14 @@ def test_an_undated_message_shows_its_reception_time(mailroom: Mailroom, tmp_pat
     dossier = mailroom.dossier(mailroom.building("tilleuls"), "DDE-2026-020")
     mailroom.message(dossier, Mail(date=None, received_at=datetime(2026, 2, 2, 7, 5, tzinfo=UTC)))
 
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
 
-    page = text_of(read(tmp_path / "site" / "tilleuls" / "dossiers" / "DDE-2026-020.html"))
+    page = text_of(read(syndic(tmp_path / "site") / "dossiers" / "DDE-2026-020.html"))
     assert "2 février 2026 à 08:05 (date de réception)" in page
 
 
 def test_senders_are_shown_by_name_with_their_french_role(site: Path) -> None:
-    page = read(site / "tilleuls" / "dossiers" / "DDE-2026-014.html")
+    page = read(syndic(site) / "dossiers" / "DDE-2026-014.html")
 
     meta = [text_of(m) for m in re.findall(r'<p class="message-meta">(.*?)</p>', page, re.S)]
     assert meta[0].startswith("Jean Dupont 3 mars")
@@ -190,14 +219,25 @@ def test_senders_are_shown_by_name_with_their_french_role(site: Path) -> None:
     assert meta[2].startswith("Gestionnaire 6 mars")
 
 
-def test_no_sender_address_appears_in_any_page(site: Path) -> None:
-    for path in site.rglob("*.html"):
+def test_no_sender_address_appears_in_any_page_but_the_syndics(site: Path) -> None:
+    for path in [*site.rglob("*.html"), *site.rglob("*.jsonl")]:
+        if path.is_relative_to(site / "tilleuls" / "syndic") or path.is_relative_to(
+            site / "platanes" / "syndic"
+        ):
+            continue
         content = read(path).lower()
         for address in SENDER_ADDRESSES:
             assert address not in content, f"{address} in {path}"
         assert "@" not in content, f"an address-like text in {path}"
-    page = text_of(read(site / "tilleuls" / "dossiers" / "DDE-2026-014.html"))
-    assert "Jean Dupont <[adresse masquée]> a écrit" in page
+    page = text_of(read(owners(site) / "dossiers" / "DDE-2026-014.html"))
+    assert "Jean Dupont <[adresse mail masquée]> a écrit" in page
+
+
+def test_the_syndic_reads_everything_unmasked(site: Path) -> None:
+    page = text_of(read(syndic(site) / "dossiers" / "DDE-2026-014.html"))
+
+    assert "Jean Dupont <jean.dupont@example.fr> a écrit" in page
+    assert "rien n’est masqué" in page
 
 
 def test_html_in_mail_is_shown_as_text_never_run(mailroom: Mailroom, tmp_path: Path) -> None:
@@ -217,10 +257,10 @@ def test_html_in_mail_is_shown_as_text_never_run(mailroom: Mailroom, tmp_path: P
         ),
     )
 
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
 
-    page = read(tmp_path / "site" / "tilleuls" / "dossiers" / "DDE-2026-020.html")
-    assert "Corps &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x" in page
+    page = read(syndic(tmp_path / "site") / "dossiers" / "DDE-2026-020.html")
+    assert 'Corps &lt;script&gt;alert("x")&lt;/script&gt;&lt;img src=x' in page
     for path in (tmp_path / "site").rglob("*.html"):
         assert "<script" not in read(path).lower()
         assert "<img" not in read(path).lower()
@@ -232,7 +272,7 @@ def test_pages_carry_no_javascript_and_no_remote_resource(site: Path) -> None:
         assert not re.search(r"<script|\son\w+\s*=|javascript:", content, re.I), path
         assert not re.search(r"(src|href)\s*=\s*\"?(https?:)?//", content, re.I), path
         assert not re.search(r"@import|url\(|@font-face", content, re.I), path
-    stylesheet = read(site / "tilleuls" / "style.css")
+    stylesheet = read(site / "style.css")
     assert "system-ui" in stylesheet
     assert "max-width" in stylesheet
 
@@ -243,6 +283,7 @@ def test_pages_are_french_well_formed_and_use_landmarks(site: Path) -> None:
         assert outline.lang == "fr", path
         assert outline.unclosed == [], path
         assert {"header", "main", "footer"} <= outline.tags, path
+        assert outline.headings.count(1) == 1, path
         assert outline.headings[0] == 1, path
         assert all(b - a <= 1 for a, b in itertools.pairwise(outline.headings)), path
 
@@ -250,7 +291,7 @@ def test_pages_are_french_well_formed_and_use_landmarks(site: Path) -> None:
 def test_dossier_page_has_a_breadcrumb_back_to_the_building_and_one_article_per_message(
     site: Path,
 ) -> None:
-    page = read(site / "tilleuls" / "dossiers" / "DDE-2026-014.html")
+    page = read(syndic(site) / "dossiers" / "DDE-2026-014.html")
 
     breadcrumb = re.search(r'<nav class="breadcrumb[^"]*" aria-label="([^"]+)">(.*?)</nav>', page, re.S)
     assert breadcrumb is not None
@@ -258,27 +299,33 @@ def test_dossier_page_has_a_breadcrumb_back_to_the_building_and_one_article_per_
     assert '<a href="../index.html">Résidence Les Tilleuls</a>' in breadcrumb[2]
     assert page.count("<article ") == 3
     assert page.count("<time datetime=") == 4
-    assert '<link rel="stylesheet" href="../style.css">' in page
+    assert '<link rel="stylesheet" href="../../../style.css">' in page
+    assert '<a class="skip-link" href="#contenu">Aller au contenu</a>' in page
 
 
-def test_quoted_history_is_collapsed_and_line_breaks_are_kept(site: Path) -> None:
-    page = read(site / "tilleuls" / "dossiers" / "DDE-2026-014.html")
+def test_quoted_history_is_collapsed_redacted_and_line_breaks_are_kept(site: Path) -> None:
+    page = read(owners(site) / "dossiers" / "DDE-2026-014.html")
 
     assert re.search(
         r'<details class="quoted">\s*<summary>Message précédent</summary>\s*'
-        r'<div class="message-text">Le 3 mars, Jean Dupont &lt;\[adresse masquée\]&gt; a écrit :\n'
-        r"&gt; Fuite !</div>\s*</details>",
+        r'<div class="message-body"><p>Le 3 mars, Jean Dupont &lt;\[adresse mail masquée\]&gt; a écrit :<br>'
+        r"&gt; Fuite !</p></div>\s*</details>",
         page,
     )
-    assert "Intervention prévue jeudi.\nMerci de prévenir les occupants.</div>" in page
-    assert "white-space: pre-wrap" in read(site / "tilleuls" / "style.css")
+    assert "<p>Intervention prévue jeudi.<br>Merci de prévenir les occupants.</p>" in page
+    assert re.search(
+        r'<details class="signature">\s*<summary>Signature</summary>\s*'
+        r'<div class="message-body"><p>Plomberie Martin<br>\[adresse mail masquée\]</p></div>',
+        page,
+    )
 
 
-def test_attachments_are_named_with_their_size(site: Path) -> None:
-    page = read(site / "tilleuls" / "dossiers" / "DDE-2026-014.html")
+def test_attachments_whose_bytes_cannot_be_read_are_listed_as_not_published(site: Path) -> None:
+    page = read(syndic(site) / "dossiers" / "DDE-2026-014.html")
 
-    assert "<li>devis.pdf (84 Ko)</li>" in page
-    assert 'href="devis.pdf' not in page
+    assert '<li>devis.pdf (84 Ko, <span class="unpublished">non publiée</span>)</li>' in page
+    assert 'href="../pieces' not in page
+    assert not (syndic(site) / "pieces").exists()
 
 
 @pytest.mark.parametrize(
@@ -290,7 +337,7 @@ def test_file_sizes_are_in_french_units(size: int, shown: str) -> None:
 
 
 def test_another_buildings_dossiers_never_appear_on_a_buildings_pages(site: Path) -> None:
-    assert sorted(p.name for p in (site / "tilleuls" / "dossiers").iterdir()) == [
+    assert sorted(p.name for p in (syndic(site) / "dossiers").iterdir()) == [
         "DDE-2025-090.html",
         "DDE-2026-014.html",
         "DDE-2026-015.html",
@@ -308,17 +355,18 @@ def test_page_file_names_are_made_safe(mailroom: Mailroom, tmp_path: Path) -> No
     mailroom.dossier(building, "DDE 2026/7 é")
     mailroom.dossier(building, "...")
 
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
 
-    dossiers = tmp_path / "site" / "tilleuls" / "dossiers"
+    dossiers = syndic(tmp_path / "site") / "dossiers"
     names = sorted(p.name for p in dossiers.iterdir())
     assert names == ["DDE_2026_7__.html", "_.._etc_passwd.html", "dossier.html"]
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in names)
-    assert written_files(tmp_path / "site") == [f"tilleuls/dossiers/{name}" for name in names] + [
-        "tilleuls/index.html",
-        "tilleuls/style.css",
+    assert [name for name in written_files(tmp_path / "site") if name.startswith("tilleuls/syndic/")] == [
+        *(f"tilleuls/syndic/dossiers/{name}" for name in names),
+        "tilleuls/syndic/index.html",
+        "tilleuls/syndic/search.jsonl",
     ]
-    assert 'href="dossiers/DDE_2026_7__.html"' in read(tmp_path / "site" / "tilleuls" / "index.html")
+    assert 'href="dossiers/DDE_2026_7__.html"' in read(syndic(tmp_path / "site") / "index.html")
 
 
 @pytest.mark.parametrize(
@@ -334,9 +382,9 @@ def test_references_that_clash_once_made_safe_get_distinct_pages(mailroom: Mailr
     slash = mailroom.dossier(building, "DDE/1", title="Avec barre")
     underscore = mailroom.dossier(building, "dde_1", title="Avec souligné")
 
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
 
-    dossiers = tmp_path / "site" / "tilleuls" / "dossiers"
+    dossiers = syndic(tmp_path / "site") / "dossiers"
     assert "Avec barre" in read(dossiers / f"DDE_1-{slash.id}.html")
     assert "Avec souligné" in read(dossiers / f"dde_1-{underscore.id}.html")
 
@@ -344,32 +392,32 @@ def test_references_that_clash_once_made_safe_get_distinct_pages(mailroom: Mailr
 def test_a_building_without_dossier_says_so(mailroom: Mailroom, tmp_path: Path) -> None:
     mailroom.building("tilleuls")
 
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
 
-    index = text_of(read(tmp_path / "site" / "tilleuls" / "index.html"))
+    index = text_of(read(syndic(tmp_path / "site") / "index.html"))
     assert "Aucun dossier pour cet immeuble pour le moment." in index
 
 
 def test_republishing_is_idempotent(mailroom: Mailroom, site: Path) -> None:
     before = snapshot(site)
 
-    publish_static(mailroom.session, site)
+    publish(mailroom, site)
 
     assert snapshot(site) == before
-    assert not [p for p in site.rglob("*") if p.name.startswith(".")]
+    assert [p.name for p in site.rglob("*") if p.name.startswith(".")] == [".manifest.json"]
 
 
 def test_republishing_removes_the_page_of_a_dossier_that_changed_reference(
     mailroom: Mailroom, tmp_path: Path
 ) -> None:
     dossier = mailroom.dossier(mailroom.building("tilleuls"), "DDE-2026-014")
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
     dossier.reference = "DDE-2026-114"
     mailroom.session.flush()
 
-    publish_static(mailroom.session, tmp_path / "site")
+    publish(mailroom, tmp_path / "site")
 
-    pages = sorted(p.name for p in (tmp_path / "site" / "tilleuls" / "dossiers").iterdir())
+    pages = sorted(p.name for p in (syndic(tmp_path / "site") / "dossiers").iterdir())
     assert pages == ["DDE-2026-114.html"]
 
 
@@ -377,17 +425,23 @@ def test_publishing_some_buildings_leaves_the_others_alone(mailroom: Mailroom, t
     mailroom.building("tilleuls")
     mailroom.building("platanes")
 
-    report = publish_static(mailroom.session, tmp_path / "site", buildings=["platanes"])
+    publish(mailroom, tmp_path / "site", audiences=[SYNDIC])
+    (tmp_path / "site" / "tilleuls" / "syndic" / "index.html").write_text("à garder", encoding="utf-8")
+    mailroom.building("acacias")
 
-    assert report.buildings == ("platanes",)
-    assert written_files(tmp_path / "site") == ["platanes/index.html", "platanes/style.css"]
+    report = publish(mailroom, tmp_path / "site", buildings=["platanes", "acacias"])
+
+    assert report.buildings == ("platanes", "acacias")
+    assert {p.building for p in report.publications} == {"platanes", "acacias"}
+    assert read(tmp_path / "site" / "tilleuls" / "syndic" / "index.html") == "à garder"
+    assert (tmp_path / "site" / "acacias" / "coproprietaires" / "index.html").is_file()
 
 
 def test_an_unknown_building_fails_before_anything_is_written(mailroom: Mailroom, tmp_path: Path) -> None:
     mailroom.building("tilleuls")
 
     with pytest.raises(TimelineLookupError, match="unknown building 'nulle-part'"):
-        publish_static(mailroom.session, tmp_path / "site", buildings=["tilleuls", "nulle-part"])
+        publish(mailroom, tmp_path / "site", buildings=["tilleuls", "nulle-part"])
 
     assert not (tmp_path / "site").exists()
 
@@ -432,7 +486,7 @@ def text_of(html: str) -> str:
 
 
 def index_text(site: Path) -> str:
-    return text_of(read(site / "tilleuls" / "index.html"))
+    return text_of(read(syndic(site) / "index.html"))
 
 
 class Outline(HTMLParser):

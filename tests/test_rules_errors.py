@@ -57,7 +57,7 @@ def test_top_level_text_asks_for_keys(in_tmp: Path) -> None:
 
     assert found == [
         "rules/routing.yaml:1: expected keys at the top level "
-        "('reference_pattern:', 'steps:'), got the text 'explicit_address'"
+        "('reference_pattern:', 'steps:', 'thresholds:', 'visibility:'), got the text 'explicit_address'"
     ]
 
 
@@ -269,8 +269,8 @@ def test_unknown_routing_step_lists_the_known_ones(in_tmp: Path) -> None:
 
     assert found == [
         "rules/routing.yaml:3: steps: unknown routing step 'crystal_ball' "
-        "(known: explicit_address, subject_reference, thread_headers, shared_references, "
-        "address_book, fuzzy_subject)"
+        "(known: explicit_address, subject_reference, thread_headers, shared_references, quoted_header, "
+        "address_book, fuzzy_subject, participant_window)"
     ]
 
 
@@ -280,7 +280,7 @@ def test_empty_step_list_is_refused(in_tmp: Path) -> None:
     assert found == [
         "rules/routing.yaml:2: steps: steps is empty: list at least one of "
         "explicit_address, subject_reference, thread_headers, shared_references, "
-        "address_book, fuzzy_subject"
+        "quoted_header, address_book, fuzzy_subject, participant_window"
     ]
 
 

@@ -11,7 +11,7 @@ import pytest
 from dossiermail.commands.exporting import message_records
 from dossiermail.ingest.importer import ImportOptions, ImportSummary, run_import
 from dossiermail.jobs.pipeline import RouteOptions
-from dossiermail.publish import publish_static
+from dossiermail.publish import publish_site
 from dossiermail.rules import load_rules
 from dossiermail.store import Store
 from tests.conftest import RULES, SAMPLES
@@ -53,9 +53,8 @@ def test_summary_accounts_for_every_sample(imported: ImportSummary) -> None:
 def test_published_dossier_pages_show_messages_in_date_order(
     store: Store, imported: ImportSummary, tmp_path: Path
 ) -> None:
-    with store.sessions() as session:
-        report = publish_static(session, tmp_path / "site")
-    pages = sorted((tmp_path / "site").glob("*/dossiers/*.html"))
+    report = publish_site(store, load_rules(RULES), tmp_path / "site")
+    pages = sorted((tmp_path / "site").glob("*/syndic/dossiers/*.html"))
     assert {p.stem for p in pages} >= {"DDE-2026-014", "ASC-2026-003", "TRX-2026-007", "AG-2026-001"}
     for page in pages:
         articles = re.findall(r"<article.*?</article>", page.read_text(), re.DOTALL)
@@ -63,7 +62,8 @@ def test_published_dossier_pages_show_messages_in_date_order(
         assert stamps, page.name
         assert stamps == sorted(stamps, key=_instant), page.name
     assert report.pages_written >= len(pages)
-    dde = (tmp_path / "site" / "les-mimosas" / "dossiers" / "DDE-2026-014.html").read_text()
+    owners = tmp_path / "site" / "les-mimosas" / "coproprietaires"
+    dde = (owners / "dossiers" / "DDE-2026-014.html").read_text()
     assert "devis" in dde.lower() and ".pdf" in dde
     assert "@" not in dde
 

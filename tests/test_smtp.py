@@ -383,3 +383,15 @@ def test_starttls_is_offered_with_a_configured_certificate(sqlite_url: str, tmp_
             client.rcpt(MIMOSAS)
             assert client.data(mail())[0] == 250
         assert len(stored(store)) == 1
+
+
+def test_several_messages_on_one_connection_are_all_accepted(server: tuple[Store, str, int]) -> None:
+    """Postfix reuses connections: the end of one message must not look like smuggling to the next."""
+    store, host, port = server
+    with smtplib.SMTP(host, port, timeout=30) as client:
+        for number in range(3):
+            refused = client.sendmail(SENDER, [MIMOSAS], mail(subject=f"Message {number} de la session"))
+            assert refused == {}
+        code, _ = client.rset()
+        assert code == 250
+    assert len(stored(store)) == 3

@@ -14,6 +14,7 @@ from dossiermail.timeline import (
     build_timeline,
     building_overview,
     building_slugs,
+    building_timelines,
 )
 from tests.conftest_publish import Mail, Mailroom, open_mailroom
 
@@ -272,3 +273,26 @@ def count_queries(mailroom: Mailroom, slug: str) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return len(statements)
+
+
+def test_building_timelines_gather_every_dossier_with_visibility_participants_and_lots(
+    mailroom: Mailroom,
+) -> None:
+    tilleuls = mailroom.building("tilleuls")
+    leak = mailroom.dossier(tilleuls, "DDE-2026-014")
+    works = mailroom.dossier(tilleuls, "TRV-2026-002")
+    mailroom.dossier(mailroom.building("platanes"), "DDE-2026-099")
+    mailroom.message(leak, Mail(date=at(3, 9), from_email="Jean@Example.fr", to=["syndic@example.fr"]))
+    mailroom.message(leak, Mail(date=at(4, 9), visibility="internal"))
+    mailroom.lots(works, 17, 12)
+
+    timelines = building_timelines(mailroom.session, "tilleuls")
+
+    assert [t.reference for t in timelines] == ["DDE-2026-014", "TRV-2026-002"]
+    first, second = timelines[0].entries
+    assert first.participants == ("jean@example.fr", "syndic@example.fr")
+    assert [first.visibility, second.visibility] == ["public", "internal"]
+    assert timelines[1].lots == (12, 17)
+    assert timelines[1].entries == ()
+    with pytest.raises(TimelineLookupError, match="unknown building 'nulle-part'"):
+        building_timelines(mailroom.session, "nulle-part")

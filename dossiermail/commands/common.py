@@ -14,7 +14,7 @@ from dossiermail.rules import RulesError
 from dossiermail.rules.model import Rules
 from dossiermail.store import Store, StoreError, open_store
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line
 out = Console(highlight=False, soft_wrap=True)
 
 DEFAULT_RULES = Path("rules")

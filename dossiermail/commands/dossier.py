@@ -1,4 +1,4 @@
-"""``dossiermail dossier open | merge | close | list | history``: dossiers corrected by hand.
+"""``dossiermail dossier open | merge | close | lots | list | history``: dossiers corrected by hand.
 
 ``dossier move`` shares ``review assign``'s body (``dossiermail.commands.review.file_command``).
 Every correction is logged with who, when and why and shown by ``dossier history``.
@@ -6,6 +6,7 @@ Every correction is logged with who, when and why and shown by ``dossier history
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from dossiermail.commands.common import out, print_listing
@@ -24,7 +25,7 @@ from dossiermail.store.corrections import (
 from dossiermail.store.models import CorrectionRow
 
 
-def open_command(
+def open_command(  # noqa: PLR0913, PLR0917 - one parameter per CLI argument or option
     building: str,
     reference: str,
     title: str,
@@ -32,12 +33,16 @@ def open_command(
     author: Who,
     db: str | None,
     rules_dir: Path | None,
+    lots: Sequence[int] = (),
 ) -> None:
-    """Open a dossier, then re-route the messages in review that carry its reference."""
+    """Open a dossier (tied to ``lots`` if given); re-route the messages in review carrying its reference."""
+    from dossiermail.publish.lots import set_dossier_lots
     from dossiermail.store.repo import review_keys_mentioning
 
     with correcting(db) as session:
         dossier = open_dossier(session, building, reference, title, author, category)
+        if lots:
+            set_dossier_lots(session, dossier, lots, author)
         name = label(dossier)
         healed = heal(session, review_keys_mentioning(session, reference), rules_dir)
     suffix = f"; {healed} message(s) from review filed in it" if healed else ""
@@ -51,6 +56,22 @@ def merge_command(source: str, target: str, author: Who, db: str | None) -> None
         moved = merge_dossiers(session, old, new, author)
         names = label(old), label(new)
     out.print(f"merged {names[0]} into {names[1]}: {len(moved)} message(s) moved", markup=False)
+
+
+def lots_command(reference: str, lots: Sequence[int], author: Who, db: str | None, *, clear: bool) -> None:
+    """Show, set (replacing) or clear the lots a dossier concerns on the extranet."""
+    from dossiermail.publish.lots import dossier_lots, set_dossier_lots
+
+    with correcting(db) as session:
+        dossier = resolve_dossier(session, reference)
+        name = label(dossier)
+        if not lots and not clear:
+            shown = ", ".join(map(str, dossier_lots(session, dossier)))
+            out.print(f"{name}: {shown or 'no lot set (lots of its co-owner participants)'}", markup=False)
+            return
+        now = set_dossier_lots(session, dossier, lots, author)
+    shown = ", ".join(map(str, now)) or "none (lots of its co-owner participants)"
+    out.print(f"lots of {name} set to {shown} by {author.actor}", markup=False)
 
 
 def close_command(reference: str, author: Who, db: str | None) -> None:

@@ -2,6 +2,9 @@
 
 For a file: routed now against the store, read-only, nothing stored. For a stored message (key or
 key prefix): its current decision with its evidence, the superseded decisions, and the corrections.
+Both show the thresholds in force (``routing.yaml``), which evidence won, the margins to the
+runner-up and to the decision threshold, and what would change the outcome
+(``dossiermail.threading.outlook``).
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dossiermail.commands.common import CliError, load_rules_or_fail, out
-from dossiermail.domain import Evidence, Outcome, RoutingDecision
+from dossiermail.commands.common import DEFAULT_RULES, CliError, load_rules_or_fail, out
+from dossiermail.domain import Evidence, Outcome, RoutingDecision, Visibility
 from dossiermail.ingest.identity import content_key
 from dossiermail.parse import ParseError, parse_message
+from dossiermail.rules.model import RoutingThresholds
 from dossiermail.store import Store, StoreError, database_url, open_store
 from dossiermail.store.models import CorrectionRow, DecisionRow, ParsedRow, RawMessage
 from dossiermail.store.repo import StoreIndex
-from dossiermail.threading import ACCEPT_SCORE, EmptyIndex, RoutingContext, RoutingIndex, route
+from dossiermail.threading import EmptyIndex, RoutingContext, RoutingIndex, route
+from dossiermail.threading.outlook import Outlook, outlook
 
 
 def explain_command(target: str, rules_dir: Path | None, db: str | None, *, as_json: bool) -> None:
@@ -32,7 +37,7 @@ def explain_command(target: str, rules_dir: Path | None, db: str | None, *, as_j
     if file.is_file():
         explain_file(file, rules_dir, db, as_json=as_json)
     elif looks_like_key(target):
-        explain_stored(target, db, as_json=as_json)
+        explain_stored(target, db, as_json=as_json, rules_dir=rules_dir)
     else:
         raise CliError(f"{file}: no such file (nor a stored message key of 8+ hex characters)")
 
@@ -62,7 +67,8 @@ def explain_file(file: Path, rules_dir: Path | None, db: str | None, *, as_json:
     finally:
         if store is not None:
             store.dispose()
-    _print(file, message.subject, decision, as_json)
+    view = outlook(decision, rules.routing.thresholds, message.message_key[:12])
+    _print(file, message.subject, decision, view, as_json)
 
 
 def missing_sqlite(url: str) -> bool:
@@ -76,11 +82,13 @@ def open_read_only(url: str) -> Store:
         raise CliError(str(exc)) from None
 
 
-def _print(file: Path, subject: str, decision: RoutingDecision, as_json: bool) -> None:
+def _print(file: Path, subject: str, decision: RoutingDecision, view: Outlook, as_json: bool) -> None:
     if as_json:
         data = asdict(decision)
         data["file"] = str(file)
         data["explained_at"] = datetime.now(UTC).isoformat()
+        data["accept_score"] = view.thresholds["accept_score"]
+        data["outlook"] = view.record()
         out.print(json.dumps(data, ensure_ascii=False), markup=False)
         return
     where = " / ".join(x for x in (decision.building, decision.dossier) if x) or "—"
@@ -94,16 +102,31 @@ def _print(file: Path, subject: str, decision: RoutingDecision, as_json: bool) -
     if decision.opens:
         reference = decision.opens.reference or "(numéro automatique)"
         out.print(f"Ouvre le dossier : {reference} « {decision.opens.title} »", markup=False)
-    out.print(evidence_table(decision))
-    out.print(f"Seuil de décision : {ACCEPT_SCORE:.2f} — version des règles : {decision.rules_version}")
+    _print_outlook(decision, view)
 
 
-def evidence_table(decision: RoutingDecision) -> Table:
+def _print_outlook(decision: RoutingDecision, view: Outlook) -> None:
+    accept = view.thresholds["accept_score"]
+    out.print(f"Visibilité : {decision.visibility}", markup=False)
+    out.print(evidence_table(decision, accept))
+    out.print(
+        f"Seuil de décision : {accept:.2f} — version des règles : {decision.rules_version}", markup=False
+    )
+    others = ", ".join(
+        f"{name} {value:g}" for name, value in view.thresholds.items() if name != "accept_score"
+    )
+    out.print(f"Autres seuils (routing.yaml) : {others}", markup=False)
+    out.print("Ce qui changerait la décision :", markup=False)
+    for line in view.changes:
+        out.print(f"  - {line}", markup=False)
+
+
+def evidence_table(decision: RoutingDecision, accept: float) -> Table:
     table = Table(title="Indices", title_justify="left")
     for column in ("", "indice", "immeuble", "dossier", "score", "règle", "détail"):
         table.add_column(column)
     for evidence in decision.evidence:
-        mark = "✓" if evidence.score >= ACCEPT_SCORE else "·"
+        mark = "✓" if evidence.score >= accept else "·"
         table.add_row(
             mark, evidence.kind, evidence.building or "—", evidence.dossier or "—",
             f"{evidence.score:.2f}", evidence.rule, evidence.detail,
@@ -136,7 +159,7 @@ class Stored:
     corrections: list[dict[str, object]]
 
 
-def explain_stored(prefix: str, db: str | None, *, as_json: bool) -> None:
+def explain_stored(prefix: str, db: str | None, *, as_json: bool, rules_dir: Path | None = None) -> None:
     """Print a stored message's current decision, its evidence, its history and its corrections."""
     url = database_url(db)
     if missing_sqlite(url):
@@ -147,10 +170,23 @@ def explain_stored(prefix: str, db: str | None, *, as_json: bool) -> None:
             stored = _load(session, prefix)
     finally:
         store.dispose()
+    thresholds = _thresholds_in_force(rules_dir)
     if as_json:
-        out.print(json.dumps(_stored_record(stored), ensure_ascii=False), markup=False)
+        out.print(json.dumps(_stored_record(stored, thresholds), ensure_ascii=False), markup=False)
     else:
-        _print_stored(stored)
+        _print_stored(stored, thresholds)
+
+
+def _thresholds_in_force(rules_dir: Path | None) -> RoutingThresholds:
+    """The current rules' thresholds (the defaults without a rules directory or with broken rules)."""
+    from dossiermail.rules import RulesError, load_rules
+
+    if rules_dir is None and not DEFAULT_RULES.is_dir():
+        return RoutingThresholds()
+    try:
+        return load_rules(rules_dir or DEFAULT_RULES).routing.thresholds
+    except RulesError:
+        return RoutingThresholds()
 
 
 def _load(session: Session, prefix: str) -> Stored:
@@ -177,8 +213,9 @@ def _decision(row: DecisionRow) -> RoutingDecision:
     building = row.building.slug if row.building else None
     dossier = row.dossier.reference if row.dossier else None
     outcome = cast(Outcome, row.outcome)
+    visibility: Visibility = "internal" if row.visibility == "internal" else "public"
     return RoutingDecision(outcome, building, dossier, row.confidence, evidence, row.rules_version,
-                           row.reason, waiting_for=tuple(row.waiting_for))  # fmt: skip
+                           row.reason, waiting_for=tuple(row.waiting_for), visibility=visibility)  # fmt: skip
 
 
 def _dated_record(item: Dated) -> dict[str, object]:
@@ -186,8 +223,9 @@ def _dated_record(item: Dated) -> dict[str, object]:
     return {**asdict(item.decision), "decided_at": item.decided_at.isoformat(), "superseded_at": superseded}
 
 
-def _stored_record(stored: Stored) -> dict[str, object]:
+def _stored_record(stored: Stored, thresholds: RoutingThresholds) -> dict[str, object]:
     corrections = [{**c, "at": cast(datetime, c["at"]).isoformat()} for c in stored.corrections]
+    current = stored.decisions[-1].decision if stored.decisions else None
     return {
         "key": stored.key,
         "source": stored.source,
@@ -195,11 +233,12 @@ def _stored_record(stored: Stored) -> dict[str, object]:
         "current": _dated_record(stored.decisions[-1]) if stored.decisions else None,
         "history": [_dated_record(d) for d in stored.decisions[:-1]],
         "corrections": corrections,
-        "accept_score": ACCEPT_SCORE,
+        "accept_score": thresholds.accept_score,
+        "outlook": outlook(current, thresholds, stored.key[:12]).record() if current else None,
     }
 
 
-def _print_stored(stored: Stored) -> None:
+def _print_stored(stored: Stored, thresholds: RoutingThresholds) -> None:
     out.print(f"Message : {stored.key} ({stored.source})", markup=False)
     out.print(f"Objet : {stored.subject}", markup=False)
     if not stored.decisions:
@@ -210,15 +249,13 @@ def _print_stored(stored: Stored) -> None:
     out.print(f"Décision : {decision.outcome} → {_where(decision)} (confiance {decision.confidence:.2f}, "
               f"le {current.decided_at:%Y-%m-%d %H:%M} UTC)", markup=False)  # fmt: skip
     out.print(f"Raison : {decision.reason}", markup=False)
-    out.print(evidence_table(decision))
-    out.print(f"Seuil de décision : {ACCEPT_SCORE:.2f} — version des règles : {decision.rules_version}")
+    _print_outlook(decision, outlook(decision, thresholds, stored.key[:12]))
     for old in reversed(stored.decisions[:-1]):
         out.print(_superseded_line(old), markup=False)
     for fix in stored.corrections:
         when = cast(datetime, fix["at"])
         out.print(f"Correction : {fix['action']} par {fix['actor']} le {when:%Y-%m-%d %H:%M} UTC — "
                   f"{fix['reason'] or '—'}", markup=False)  # fmt: skip
-    out.print(_hint(stored.key, decision), markup=False)
 
 
 def _superseded_line(item: Dated) -> str:
@@ -229,9 +266,3 @@ def _superseded_line(item: Dated) -> str:
 
 def _where(decision: RoutingDecision) -> str:
     return " / ".join(x for x in (decision.building, decision.dossier) if x) or "—"
-
-
-def _hint(key: str, decision: RoutingDecision) -> str:
-    if decision.outcome == "assigned":
-        return f"Pour le déplacer : dossiermail dossier move {key[:12]} DOSSIER --reason …"
-    return f"Pour le classer : dossiermail review assign {key[:12]} DOSSIER --reason …"

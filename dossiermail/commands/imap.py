@@ -2,7 +2,8 @@
 
 Loop mode runs one watcher thread per folder (IDLE or polling, reconnecting with backoff) and stops
 cleanly on SIGTERM or SIGINT. After each stored batch the new messages are parsed and routed
-in-process, one batch at a time across all folders.
+in-process, one batch at a time across all folders; with a broker (``DOSSIERMAIL_BROKER``) they get
+a parse step each instead, sent to the workers.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from types import FrameType
 from sqlalchemy.exc import SQLAlchemyError
 
 from dossiermail.commands.common import CliError, err, load_rules_or_fail, open_store_or_fail, out
+from dossiermail.commands.worker import job_queue_or_fail
 from dossiermail.ingest.imap import CONNECTION_ERRORS, AfterBatch, FolderResult, FolderWatcher, poll_once
 from dossiermail.ingest.imap_config import ImapConfigFile, Mailbox, load_imap_config, resolve_password
+from dossiermail.jobs.broker import JobQueue
+from dossiermail.jobs.outbox import SweepCounts, adopt_messages
 from dossiermail.jobs.pipeline import RouteOptions, process_pending
 from dossiermail.rules.problems import RulesError
 from dossiermail.store import Store
@@ -30,17 +34,20 @@ def poll_imap_command(config_path: Path, rules_dir: Path | None, db: str | None,
     """Check the configuration, open the store, then poll once or until stopped."""
     settings, mailboxes = _load(config_path)
     options = RouteOptions(load_rules_or_fail(rules_dir))
+    queue = job_queue_or_fail()
     store = open_store_or_fail(db)
     try:
         with store.session() as session:
             sync_rules(session, options.rules)
-        after_batch = _pipeline(store, options)
+        after_batch = _pipeline(store, options) if queue is None else _handoff(store, queue)
         if once:
             _once(store, mailboxes, settings, after_batch)
         else:
             _loop(store, mailboxes, settings, after_batch)
     finally:
         store.dispose()
+        if queue is not None:
+            queue.close()
 
 
 def _load(path: Path) -> tuple[ImapConfigFile, list[Mailbox]]:
@@ -68,6 +75,23 @@ def _pipeline(store: Store, options: RouteOptions) -> AfterBatch:
                 process_pending(store, options)
             except Exception:
                 log.exception("processing pending messages failed; they wait for the next batch")
+
+    return after_batch
+
+
+def _handoff(store: Store, queue: JobQueue) -> AfterBatch:
+    lock = threading.Lock()
+
+    def after_batch() -> None:
+        # The batch is committed: give each new message its parse step and send it. A failure
+        # here leaves them to the worker's sweeper, which adopts messages stored without a step.
+        with lock:
+            try:
+                with store.session() as session:
+                    sends = adopt_messages(session, 0.0, SweepCounts())
+                queue.send_unsent(store, [send.id for send in sends])
+            except Exception:
+                log.exception("handing new messages to the workers failed; the sweeper will")
 
     return after_batch
 

@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from dossiermail.commands.common import CliError, err, load_rules_or_fail, open_store_or_fail, out
+from dossiermail.commands.worker import job_queue_or_fail
 from dossiermail.ingest.archive import ArchiveError, check_paths, total_bytes
 from dossiermail.ingest.importer import (
     ImportOptions,
@@ -58,13 +59,16 @@ def import_command(
         _check_slug(building)
         if rules.building(building) is None:
             err.print(f"dossiermail: warning: building {building!r} is not in the rules; created")
+    queue = job_queue_or_fail()
     store = open_store_or_fail(db)
-    options = ImportOptions(RouteOptions(rules), building, auto_dossiers)
+    options = ImportOptions(RouteOptions(rules), building, auto_dossiers, queue)
     try:
         with _progress(paths, quiet or as_json) as (on_read, on_step):
             summary = run_import(store, paths, options, on_read=on_read, on_step=on_step)
     finally:
         store.dispose()
+        if queue is not None:
+            queue.close()
     _print_summary(summary, as_json)
 
 
@@ -107,6 +111,8 @@ def _progress(paths: list[Path], quiet: bool) -> Iterator[tuple[ReadProgress | N
 
 def _print_summary(summary: ImportSummary, as_json: bool) -> None:
     data = summary.as_dict()
+    if summary.queued:
+        data["queued"] = summary.queued
     if as_json:
         out.print(json.dumps(data), markup=False)
         return
@@ -115,5 +121,7 @@ def _print_summary(summary: ImportSummary, as_json: bool) -> None:
         out.print(f"  {label:<32} {data[key]:>6}")
     if summary.skipped_files:
         out.print(f"  {'fichiers non-mail ignorés':<32} {len(summary.skipped_files):>6}")
+    if summary.queued:
+        out.print(f"  {'confiés aux workers':<32} {summary.queued:>6}")
     if summary.healed:
         out.print(f"  (dont {summary.healed} réponses rattachées après coup à leur message d'origine)")

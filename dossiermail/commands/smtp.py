@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dossiermail.commands.common import CliError, load_rules_or_fail, open_store_or_fail, out
+from dossiermail.commands.worker import job_queue_or_fail
 from dossiermail.ingest.smtp import SmtpSettings, serve, tls_context
+from dossiermail.jobs.broker import JobQueue
 from dossiermail.rules.model import Rules
 from dossiermail.store import Store
 
@@ -35,11 +37,12 @@ def serve_smtp_command(args: ServeArgs) -> None:
         raise CliError(f"--max-size must be a positive number of bytes (got {args.max_size})")
     settings = SmtpSettings(host=args.host, port=args.port, max_size=args.max_size, tls_context=_tls(args))
     rules = load_rules_or_fail(args.rules_dir)
+    queue = job_queue_or_fail()
     store = open_store_or_fail(args.db)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command at INFO
     try:
-        asyncio.run(_serve_until_signal(store, rules, settings))
+        asyncio.run(_serve_until_signal(store, rules, settings, queue))
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     finally:
@@ -57,12 +60,14 @@ def _tls(args: ServeArgs) -> ssl.SSLContext | None:
         raise CliError(f"cannot load the TLS certificate or key: {exc}") from None
 
 
-async def _serve_until_signal(store: Store, rules: Rules, settings: SmtpSettings) -> None:
+async def _serve_until_signal(
+    store: Store, rules: Rules, settings: SmtpSettings, queue: JobQueue | None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await serve(store, rules, settings, stop, _announce)
+    await serve(store, rules, settings, stop, _announce, queue)
 
 
 def _announce(host: str, port: int) -> None:

@@ -8,7 +8,11 @@ with a ``.`` line ended by a bare CR or LF (SMTP smuggling) is refused with ``55
 
 The raw bytes and envelope are committed in a worker thread; any storage failure answers
 ``451 4.3.0`` so the client retries (an exception escaping a handler would become a 5xx: a lost
-mail). After the 250, :class:`Processor` parses and routes pending messages in one background thread.
+mail), and so does a commit still unfinished after ``storage_timeout`` (a database that went silent):
+should that commit land later, the retry is a duplicate of it and the message is still stored once.
+After the 250, :class:`Processor` parses and routes pending messages in one background thread;
+with a job queue (a broker), the parse step is committed with the message and a
+:class:`~dossiermail.jobs.forward.Forwarder` hands it to the workers instead.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from dossiermail.domain import AcceptResult, RawMail
 from dossiermail.ingest.accept import accept
+from dossiermail.jobs.broker import JobQueue
+from dossiermail.jobs.forward import Forwarder
+from dossiermail.jobs.outbox import add_step
 from dossiermail.jobs.pipeline import RouteOptions, process_pending
 from dossiermail.rules.model import Rules
 from dossiermail.store import Store
@@ -43,6 +50,8 @@ REPLY_SMUGGLING = "550 5.6.0 Bare CR or LF around a '.' line refused (SMTP smugg
 REPLY_BUSY = b"421 4.3.2 Too many connections, try again later\r\n"
 _AIOSMTPD_TOO_BIG = ("552 Error: Too much mail data", "552 Error: message size exceeds")
 
+# Bytes of the wire kept between reads: more than the longest dot line (CRLF . CRLF).
+_TAIL = 6
 # A "." alone on a line, between any two line breaks (CRLF, bare CR, bare LF) or at the very start.
 _DOT_LINE = re.compile(rb"(\r\n|\r|\n|^)\.(\r\n|\r|\n)")
 
@@ -58,6 +67,7 @@ class SmtpSettings:
     max_sessions: int = 50
     timeout: float = 300.0
     shutdown_grace: float = 30.0
+    storage_timeout: float = 60.0
     tls_context: ssl.SSLContext | None = None
     hostname: str | None = None
 
@@ -69,11 +79,16 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     return context
 
 
-def smuggling_attempt(content: bytes) -> bool:
-    """True when a lone ``.`` line is delimited by a bare CR or LF (another server's end of data)."""
+def smuggling_attempt(content: bytes, after: int = 0) -> bool:
+    """True when a lone ``.`` line is delimited by a bare CR or LF (another server's end of data).
+
+    Only dot lines ending past offset ``after`` count.
+    """
     for match in _DOT_LINE.finditer(content):
-        before, after = match.group(1), match.group(2)
-        if before not in (b"", b"\r\n") or after != b"\r\n":
+        if match.end() <= after:
+            continue
+        before, after_dot = match.group(1), match.group(2)
+        if before not in (b"", b"\r\n") or after_dot != b"\r\n":
             return True
     return False
 
@@ -121,8 +136,16 @@ class Processor:
 class MailHandler:
     """aiosmtpd hooks: which recipients we take, and storing a message before saying 250."""
 
-    def __init__(self, store: Store, rules: Rules, settings: SmtpSettings, processor: Processor) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rules: Rules,
+        settings: SmtpSettings,
+        processor: Processor | Forwarder,
+        queue: JobQueue | None = None,
+    ) -> None:
         self.store, self.rules, self.settings, self.processor = store, rules, settings, processor
+        self.queue = queue
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -142,7 +165,10 @@ class MailHandler:
         """Commit the raw bytes and envelope, then answer; ``451`` on any storage failure."""
         content: bytes = envelope.original_content or b""
         peer = _peer(session)
-        if getattr(server, "smuggling_seen", False) or smuggling_attempt(content):
+        seen_on_the_wire = isinstance(server, _SmtpSession) and server.smuggling_seen
+        if isinstance(server, _SmtpSession):
+            server.smuggling_seen = False  # the session's next message starts clean
+        if seen_on_the_wire or smuggling_attempt(content):
             log.warning("refused a message from %s: bare CR/LF around a '.' line", peer)
             return REPLY_SMUGGLING
         mail = RawMail(
@@ -154,7 +180,14 @@ class MailHandler:
             envelope_to=tuple(envelope.rcpt_tos),
         )
         try:
-            result = await asyncio.to_thread(self._commit, mail)
+            result = await asyncio.wait_for(
+                asyncio.to_thread(self._commit, mail), self.settings.storage_timeout
+            )
+        except TimeoutError:
+            log.error(
+                "storing a message from %s took over %.0fs; answered 451", peer, self.settings.storage_timeout
+            )
+            return REPLY_STORAGE_FAILED
         except Exception:
             log.exception("could not store a message from %s; answered 451", peer)
             return REPLY_STORAGE_FAILED
@@ -165,7 +198,10 @@ class MailHandler:
 
     def _commit(self, mail: RawMail) -> AcceptResult:
         with self.store.session() as session:
-            return accept(session, mail)
+            result = accept(session, mail)
+            if self.queue is not None and not result.duplicate:
+                add_step(session, "parse", result.message_key)
+            return result
 
 
 def _peer(session: Session) -> str:
@@ -203,11 +239,15 @@ class _SmtpSession(SMTP):
         self.smuggling_seen = False
 
     def data_received(self, data: bytes) -> None:
-        """Watch the bytes as sent: aiosmtpd removes the dot of a dot-stuffed line before DATA ends."""
+        """Watch the bytes as sent: aiosmtpd removes the dot of a dot-stuffed line before DATA ends.
+
+        The tail of the previous chunks is kept so a dot line cut between two reads is seen; a match
+        lying wholly in that tail was judged (with its full context) on the previous read.
+        """
         window = self._tail + data
-        if not self.smuggling_seen and smuggling_attempt(window):
+        if not self.smuggling_seen and smuggling_attempt(window, after=len(self._tail)):
             self.smuggling_seen = True
-        self._tail = window[-4:]
+        self._tail = window[-_TAIL:]
         super().data_received(data)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -237,11 +277,16 @@ async def serve(
     settings: SmtpSettings,
     stop: asyncio.Event,
     on_ready: Callable[[str, int], None] | None = None,
+    queue: JobQueue | None = None,
 ) -> None:
-    """Serve until ``stop`` is set, then stop listening and let sessions in flight finish."""
+    """Serve until ``stop`` is set, then stop listening and let sessions in flight finish.
+
+    Without ``queue`` mail is parsed and routed here; with one, it goes to the workers.
+    """
     await asyncio.to_thread(_sync_rules, store, rules)
-    processor = Processor(store, rules)
-    handler, gate = MailHandler(store, rules, settings, processor), SessionGate(settings.max_sessions)
+    processor = Processor(store, rules) if queue is None else Forwarder(store, queue)
+    handler = MailHandler(store, rules, settings, processor, queue)
+    gate = SessionGate(settings.max_sessions)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: _SmtpSession(

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dossiermail.domain import RoutingDecision
+from dossiermail.domain import ParsedMessage, RoutingDecision
 from dossiermail.parse import ParseError, parse_message
 from dossiermail.rules.model import Rules
 from dossiermail.store import Store
@@ -39,6 +40,16 @@ class RouteOptions:
     """The rules routing runs under."""
 
     rules: Rules
+
+
+class RouteGuard(Protocol):
+    """Told what routing is about to read and write (the workers' route locks)."""
+
+    def message(self, message: ParsedMessage) -> None:
+        """Before ``message`` is routed."""
+
+    def decision(self, decision: RoutingDecision) -> None:
+        """Before ``decision`` is stored."""
 
 
 @dataclass
@@ -79,13 +90,30 @@ def _context(session: Session, raw: RawMessage, options: RouteOptions) -> Routin
     )
 
 
-def decide(session: Session, key: str, options: RouteOptions) -> RoutingDecision | None:
-    """Route one parsed message and store the decision (None if it is not parsed)."""
+def decide(
+    session: Session,
+    key: str,
+    options: RouteOptions,
+    *,
+    only_if_resolved: bool = False,
+    guard: RouteGuard | None = None,
+) -> RoutingDecision | None:
+    """Route one parsed message and store the decision (None if it is not parsed).
+
+    ``only_if_resolved``: store nothing (and return None) when the message would stay in review.
+    """
     raw = session.get(RawMessage, key)
     parsed_row = session.get(ParsedRow, key)
     if raw is None or parsed_row is None:
         return None
-    decision = route(parsed_from_row(parsed_row, raw), _context(session, raw, options))
+    message = parsed_from_row(parsed_row, raw)
+    if guard is not None:
+        guard.message(message)
+    decision = route(message, _context(session, raw, options))
+    if only_if_resolved and decision.outcome == "needs_review":
+        return None
+    if guard is not None:
+        guard.decision(decision)
     save_decision(session, key, decision)
     raw.state = "routed"
     return decision
@@ -93,30 +121,56 @@ def decide(session: Session, key: str, options: RouteOptions) -> RoutingDecision
 
 def route_message(session: Session, key: str, options: RouteOptions) -> int:
     """Route ``key`` then re-route what it unblocks; returns how many were healed."""
-    healed = 0
-    queue, seen = [key], {key}
+    decisions = route_and_heal(session, key, options)
+    return sum(1 for current, decision in decisions if current != key and decision.outcome == "assigned")
+
+
+def route_and_heal(
+    session: Session,
+    key: str,
+    options: RouteOptions,
+    *,
+    heal_mentions: bool = False,
+    guard: RouteGuard | None = None,
+) -> list[tuple[str, RoutingDecision]]:
+    """Route ``key``, then the messages it unblocks; every decision stored, in order, by message key.
+
+    Healing covers replies waiting for their parent and messages in review carrying the reference
+    of a dossier just opened. With ``heal_mentions`` (the workers, which route in arrival order,
+    not date order) it also re-tries messages in review carrying the reference of the dossier this
+    one joined (its participants may make that reference trusted); those are kept only when they
+    leave review, so a message that stays unsure gets no new decision. ``guard`` hears of every
+    message before it is routed and of every decision before it is stored.
+    """
+    made: list[tuple[str, RoutingDecision]] = []
+    queue, seen = [(key, False)], {key}
     while queue:
-        current = queue.pop(0)
-        decision = decide(session, current, options)
-        if current != key:
-            healed += decision is not None and decision.outcome == "assigned"
-        for child in _unblocked(session, current, decision):
+        current, only_if_resolved = queue.pop(0)
+        decision = decide(session, current, options, only_if_resolved=only_if_resolved, guard=guard)
+        if decision is None:
+            continue
+        made.append((current, decision))
+        for child, conditional in _unblocked(session, current, decision, heal_mentions=heal_mentions):
             if child not in seen:
                 seen.add(child)
-                queue.append(child)
-    return healed
+                queue.append((child, conditional))
+    return made
 
 
-def _unblocked(session: Session, key: str, decision: RoutingDecision | None) -> list[str]:
-    if decision is None or decision.outcome != "assigned":
+def _unblocked(
+    session: Session, key: str, decision: RoutingDecision, *, heal_mentions: bool
+) -> list[tuple[str, bool]]:
+    if decision.outcome != "assigned":
         return []
     session.flush()
-    children: list[str] = []
+    children: list[tuple[str, bool]] = []
     message_id = session.scalar(select(ParsedRow.message_id_norm).where(ParsedRow.message_key == key))
     if message_id:
-        children += waiting_children(session, message_id)
+        children += [(child, False) for child in waiting_children(session, message_id)]
     if decision.opens is not None and decision.opens.reference:
-        children += review_keys_mentioning(session, decision.opens.reference)
+        children += [(child, False) for child in review_keys_mentioning(session, decision.opens.reference)]
+    elif heal_mentions and decision.dossier:
+        children += [(child, True) for child in review_keys_mentioning(session, decision.dossier)]
     return children
 
 

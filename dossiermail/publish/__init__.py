@@ -1,9 +1,9 @@
-"""Publishing: the French extranet pages built from dossier timelines.
+"""Publishing: the French extranet pages built from dossier timelines, per building and audience.
 
-Foundation version: a static export per building (``publish_static``) with every email address
-masked. Per-audience redaction and the read-only server come on top of it.
+``publish_site`` renders every audience's pages (redacted for all but the syndic), writes only what
+changed since the last publication and records an audit row per (building, audience).
 """
 
-from dossiermail.publish.static_site import PublishReport, publish_static
+from dossiermail.publish.static_site import Publication, PublishError, PublishReport, publish_site
 
-__all__ = ["PublishReport", "publish_static"]
+__all__ = ["Publication", "PublishError", "PublishReport", "publish_site"]

@@ -1,7 +1,4 @@
-"""French formatting for the extranet: dates in Europe/Paris, file sizes, safe file names.
-
-Also the last line of defence for addresses: every email address in shown text is masked.
-"""
+"""French formatting for the extranet: dates in Europe/Paris, file sizes, safe file names."""
 
 from __future__ import annotations
 
@@ -24,8 +21,6 @@ MONTHS = (
     "novembre",
     "décembre",
 )
-MASKED_ADDRESS = "[adresse masquée]"
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*")
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 KIB = 1024
 MIB = 1024 * 1024
@@ -69,8 +64,3 @@ def safe_filename(name: str, fallback: str = "dossier") -> str:
     """``name`` reduced to ``[A-Za-z0-9._-]``, never hidden, never empty, never ``..``."""
     cleaned = _UNSAFE_FILENAME_CHARS.sub("_", name).lstrip(".")
     return cleaned or fallback
-
-
-def mask_addresses(text: str) -> str:
-    """``text`` with every email address replaced by « [adresse masquée] »."""
-    return _ADDRESS.sub(MASKED_ADDRESS, text)

@@ -1,52 +1,42 @@
-"""The foundation redaction: what a page may show of a timeline, whatever the audience.
+"""Redaction at publish time: the text of a timeline as one audience may read it.
 
-Every email address in free text (names, subjects, bodies, quoted history, signatures, file names)
-is masked. The rule-driven, per-audience redaction of the design builds on top of this.
+Stored mail never changes; the redactor (``dossiermail.publish.masking.redactor_for``, the engine
+configured by ``rules/redaction.yaml``) is applied to every text a page or the search index shows:
+dossier title, display names, subjects, body text, quoted history, signatures, attachment names.
+HTML bodies are redacted while they are rendered (``masking.render_body``). The syndic's audience
+gets the identity redactor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
-from dossiermail.publish.formatting import mask_addresses
-from dossiermail.timeline import (
-    BuildingOverview,
-    DossierSummary,
-    Timeline,
-    TimelineAttachment,
-    TimelineEntry,
-)
+from dossiermail.timeline import Timeline, TimelineAttachment, TimelineEntry
+
+Redact = Callable[[str], str]
 
 
-def public_timeline(timeline: Timeline) -> Timeline:
-    """The timeline with every email address masked."""
+def redacted_timeline(timeline: Timeline, redact: Redact) -> Timeline:
+    """The timeline with every shown text passed through ``redact``."""
     return replace(
         timeline,
-        title=mask_addresses(timeline.title),
-        entries=tuple(_public_entry(entry) for entry in timeline.entries),
+        title=redact(timeline.title),
+        entries=tuple(_redacted_entry(entry, redact) for entry in timeline.entries),
     )
 
 
-def public_overview(overview: BuildingOverview) -> BuildingOverview:
-    """The building overview with every email address masked from dossier titles."""
-    return replace(overview, dossiers=tuple(_public_summary(d) for d in overview.dossiers))
-
-
-def _public_summary(summary: DossierSummary) -> DossierSummary:
-    return replace(summary, title=mask_addresses(summary.title))
-
-
-def _public_entry(entry: TimelineEntry) -> TimelineEntry:
+def _redacted_entry(entry: TimelineEntry, redact: Redact) -> TimelineEntry:
     return replace(
         entry,
-        sender_name=mask_addresses(entry.sender_name),
-        subject=mask_addresses(entry.subject),
-        text=mask_addresses(entry.text),
-        quoted_text=mask_addresses(entry.quoted_text),
-        signature=mask_addresses(entry.signature),
-        attachments=tuple(_public_attachment(item) for item in entry.attachments),
+        sender_name=redact(entry.sender_name),
+        subject=redact(entry.subject),
+        text=redact(entry.text),
+        quoted_text=redact(entry.quoted_text),
+        signature=redact(entry.signature),
+        attachments=tuple(_redacted_attachment(item, redact) for item in entry.attachments),
     )
 
 
-def _public_attachment(attachment: TimelineAttachment) -> TimelineAttachment:
-    return replace(attachment, filename=mask_addresses(attachment.filename))
+def _redacted_attachment(attachment: TimelineAttachment, redact: Redact) -> TimelineAttachment:
+    return replace(attachment, filename=redact(attachment.filename))

@@ -1,23 +1,39 @@
-"""The static export: a folder of French HTML pages per building, uploadable anywhere.
+"""The static export: per building and audience, a folder of French HTML pages any server can serve.
 
-``OUT/<building>/index.html`` lists the dossiers, ``OUT/<building>/dossiers/<reference>.html``
-shows one dossier's messages, ``OUT/<building>/style.css`` styles both. No JavaScript, no remote
-resource. Every file is written atomically, and republishing the same store gives the same bytes.
+The tree (``dossiermail.extranet`` serves exactly these files)::
+
+    OUT/style.css
+    OUT/<building>/<audience.slug>/index.html              dossiers by category, status, last activity
+    OUT/<building>/<audience.slug>/dossiers/<REF>.html      timeline, 50 messages a page (<REF>-2.html…)
+    OUT/<building>/<audience.slug>/pieces/<token>/<name>    attachments this audience may download
+    OUT/<building>/<audience.slug>/search.jsonl             one JSON object per visible message
+    OUT/.manifest.json                                      path → content hash, for incremental publish
+
+Publishing is incremental: every page is rendered, but only the files whose content differs from the
+manifest's (or that are missing) are written; files a previous publication wrote and this one no
+longer produces (within the buildings/audiences published) are removed. Each (building, audience)
+published appends an audit row (``publications``). Every file is written atomically.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache, partial
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dossiermail.audience import Audience
+from dossiermail.publish.audiences import AudiencePolicy, is_redacted
 from dossiermail.publish.formatting import (
     file_size,
     fr_date,
@@ -25,49 +41,463 @@ from dossiermail.publish.formatting import (
     iso_datetime,
     safe_filename,
 )
-from dossiermail.publish.redact import public_overview, public_timeline
+from dossiermail.publish.masking import UNREDACTED, redactor_for
+from dossiermail.publish.pieces import PieceBytes
+from dossiermail.publish.render import (
+    INDEX_PAGE,
+    AudiencePlan,
+    BuildingInfo,
+    DossierPlan,
+    DossierRecord,
+    RenderContext,
+    Reuse,
+    plan_audience,
+    render_audience,
+)
+from dossiermail.rules.model import Rules
+from dossiermail.store import Store
+from dossiermail.store.models import BuildingRow, ContactRow, DossierLotRow, DossierRow, PublicationRow
 from dossiermail.timeline import (
-    BuildingOverview,
-    DossierSummary,
-    build_timeline,
-    building_overview,
+    DossierHead,
+    Timeline,
+    TimelineLookupError,
     building_slugs,
+    building_timelines,
+    dossier_heads,
     role_label,
     status_label,
 )
 
 STYLESHEET = "style.css"
-DOSSIERS_DIR = "dossiers"
+MANIFEST = ".manifest.json"
+MANIFEST_VERSION = 2
 KNOWN_STATUSES = frozenset({"ouvert", "a_qualifier", "clos"})
+
+
+class PublishError(ValueError):
+    """A publication that cannot be done as asked (one line naming what is wrong)."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What one (building, audience) publication showed and wrote; also recorded in the audit."""
+
+    building: str
+    audience: Audience
+    dossiers: tuple[str, ...]
+    pages_written: int
+    pages_removed: int
+    index_page: Path
 
 
 @dataclass(frozen=True)
 class PublishReport:
-    """What a static export wrote: for which buildings, how many pages, where the indexes are."""
+    """What a publication wrote, left alone and removed (paths relative to ``out_dir``)."""
 
     out_dir: Path
     buildings: tuple[str, ...]
-    pages_written: int
-    index_pages: tuple[Path, ...]
+    written: tuple[str, ...]
+    unchanged: int
+    removed: tuple[str, ...]
+    publications: tuple[Publication, ...]
+    rules_version: str = ""
+    redactor_version: str = ""
+
+    @property
+    def pages_written(self) -> int:
+        """How many files were (re)written."""
+        return len(self.written)
+
+    @property
+    def index_pages(self) -> tuple[Path, ...]:
+        """Each published audience's building page."""
+        return tuple(publication.index_page for publication in self.publications)
 
 
-def publish_static(
-    session: Session, out_dir: Path, *, buildings: Sequence[str] | None = None
+def publish_site(
+    store_or_session: Store | Session,
+    rules: Rules,
+    out_dir: Path,
+    *,
+    buildings: Sequence[str] | None = None,
+    audiences: Sequence[Audience] | None = None,
 ) -> PublishReport:
-    """Write the extranet pages of ``buildings`` (every building by default) under ``out_dir``.
+    """Publish ``buildings`` (all by default) for ``audiences`` (all four kinds by default) to ``out_dir``.
 
-    Unknown building slugs raise ``TimelineLookupError`` before anything is written.
+    Unknown buildings raise ``TimelineLookupError`` and a lot known in none of the buildings raises
+    ``PublishError``, both before anything is written. Given a ``Store``, the audit rows are
+    committed here; given a ``Session``, the caller commits.
     """
-    slugs = tuple(buildings) if buildings is not None else tuple(building_slugs(session))
-    overviews = [building_overview(session, slug) for slug in slugs]
+    if isinstance(store_or_session, Store):
+        with store_or_session.session() as session:
+            return _publish(session, rules, out_dir, buildings, audiences)
+    return _publish(store_or_session, rules, out_dir, buildings, audiences)
+
+
+def _publish(
+    session: Session,
+    rules: Rules,
+    out_dir: Path,
+    buildings: Sequence[str] | None,
+    audiences: Sequence[Audience] | None,
+) -> PublishReport:
+    policy = AudiencePolicy.from_rules(rules)
+    slugs = _checked_buildings(session, buildings)
+    chosen = _checked_audiences(session, policy, slugs, audiences)
+    writer = SiteWriter(out_dir, Manifest.load(out_dir))
+    redactor = redactor_for(rules)
+    pieces = PieceBytes(session, writer.manifest.checked)
     env = template_environment()
-    pages = 0
-    index_pages: list[Path] = []
-    for overview in overviews:
-        index_page, written = _publish_building(session, env, out_dir, overview)
-        index_pages.append(index_page)
-        pages += written
-    return PublishReport(out_dir, slugs, pages, tuple(index_pages))
+    previous = Reuse(writer.manifest.dossiers, writer.still_there, out_dir, dict(writer.manifest.files))
+    common = f"{code_fingerprint()} {rules.version} {redactor.version} {contacts_fingerprint(session)}"
+    writer.text(STYLESHEET, files("dossiermail.publish").joinpath("static", STYLESHEET).read_text("utf-8"))
+    drafts: list[tuple[str, Audience, tuple[str, ...], int]] = []
+    for slug in slugs:
+        building = session.scalars(select(BuildingRow).where(BuildingRow.slug == slug)).one()
+        info = BuildingInfo(building.slug, building.name, building.address)
+        fingerprint = f"{common} {info!r}"
+        ctx = RenderContext(env, policy, redactor, info, pieces, fingerprint=fingerprint, previous=previous)
+        heads = dossier_heads(session, slug)
+        plans, timelines = _dossier_plans(session, ctx, heads, writer.manifest.sources)
+        writer.sources(slug, {plan.head.dossier_id: SourceRecord(plan.source, plan.lots) for plan in plans})
+        asked = chosen[slug] if chosen is not None else policy.audiences(slug, heads)
+        audience_plans = [plan_audience(ctx, audience, _prefix(slug, audience), plans) for audience in asked]
+        needed = set().union(*(plan.needs for plan in audience_plans)) - set(timelines)
+        if needed:
+            timelines.update((t.dossier_id, t) for t in building_timelines(session, slug, needed))
+        for plan in audience_plans:
+            drafts.append((slug, plan.audience, *_publish_audience(writer, ctx, plan, timelines)))
+    removed = writer.remove_stale(_scopes(slugs, buildings, audiences))
+    writer.manifest.checked = pieces.checked
+    writer.save()
+    publications = tuple(
+        Publication(
+            slug,
+            audience,
+            dossiers,
+            written,
+            sum(1 for path in removed if path.startswith(_prefix(slug, audience))),
+            out_dir / _prefix(slug, audience) / INDEX_PAGE,
+        )
+        for slug, audience, dossiers, written in drafts
+    )
+    _audit(session, publications, rules.version, redactor.version)
+    return PublishReport(
+        out_dir,
+        slugs,
+        tuple(writer.written),
+        writer.unchanged,
+        removed,
+        publications,
+        rules.version,
+        redactor.version,
+    )
+
+
+def _dossier_plans(
+    session: Session, ctx: RenderContext, heads: Sequence[DossierHead], known: Mapping[str, SourceRecord]
+) -> tuple[list[DossierPlan], dict[int, Timeline]]:
+    """Each dossier's plan; the timelines of those whose source changed since the last publication.
+
+    A dossier's lots may come from its mail (its co-owner participants): for an unchanged dossier
+    the manifest remembers them, for a changed one its timeline is loaded here to find them.
+    """
+    sources = {
+        head.dossier_id: hashlib.sha256(f"{ctx.fingerprint}\n{head.source}".encode()).hexdigest()[:32]
+        for head in heads
+    }
+    slug = ctx.building.slug
+    changed = [
+        head.dossier_id
+        for head in heads
+        if (found := known.get(f"{slug}/{head.dossier_id}")) is None
+        or found.digest != sources[head.dossier_id]
+    ]
+    timelines = {t.dossier_id: t for t in building_timelines(session, slug, changed)} if changed else {}
+    plans = [
+        DossierPlan(
+            head,
+            sources[head.dossier_id],
+            ctx.policy.lots(timelines[head.dossier_id])
+            if head.dossier_id in timelines
+            else frozenset(known[f"{slug}/{head.dossier_id}"].lots),
+        )
+        for head in heads
+    ]
+    return plans, timelines
+
+
+def _publish_audience(
+    writer: SiteWriter, ctx: RenderContext, plan: AudiencePlan, timelines: Mapping[int, Timeline]
+) -> tuple[tuple[str, ...], int]:
+    site = render_audience(ctx, plan, timelines)
+    prefix = plan.prefix
+    before = len(writer.written)
+    for path in site.kept:
+        writer.keep(prefix + path)
+    writer.records(prefix, {prefix + ref: record for ref, record in site.records.items()})
+    for path, content in site.files.items():
+        writer.text(prefix + path, content)
+    for path, (message_key, position) in site.pieces.items():
+        source = f"piece:{message_key}:{position}"
+        writer.piece(prefix + path, source, partial(ctx.pieces.data, message_key, position))
+    return tuple(site.dossiers), len(writer.written) - before
+
+
+def contacts_fingerprint(session: Session) -> str:
+    """A hash of the address book in the store (senders' names and roles shown on every page)."""
+    digest = hashlib.sha256()
+    for email, name, role in session.execute(
+        select(ContactRow.email, ContactRow.name, ContactRow.role).order_by(ContactRow.id)
+    ):
+        digest.update(f"{email}\0{name}\0{role}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _prefix(building: str, audience: Audience) -> str:
+    return f"{safe_filename(building, fallback='immeuble')}/{audience.slug}/"
+
+
+def _scopes(
+    slugs: Sequence[str], buildings: Sequence[str] | None, audiences: Sequence[Audience] | None
+) -> tuple[str, ...]:
+    """The path prefixes this publication is responsible for (stale files there are removed)."""
+    if audiences is not None:
+        return tuple(_prefix(slug, audience) for slug in slugs for audience in audiences)
+    if buildings is not None:
+        return tuple(f"{safe_filename(slug, fallback='immeuble')}/" for slug in slugs)
+    return ("",)
+
+
+def _checked_buildings(session: Session, buildings: Sequence[str] | None) -> tuple[str, ...]:
+    known = building_slugs(session)
+    if buildings is None:
+        return tuple(known)
+    unknown = [slug for slug in buildings if slug not in known]
+    if unknown:
+        raise TimelineLookupError(f"unknown building {unknown[0]!r}")
+    return tuple(dict.fromkeys(buildings))
+
+
+def _checked_audiences(
+    session: Session, policy: AudiencePolicy, slugs: Sequence[str], audiences: Sequence[Audience] | None
+) -> dict[str, tuple[Audience, ...]] | None:
+    """Per building, the asked audiences it has (a lot only where it is known); None = defaults."""
+    if audiences is None:
+        return None
+    chosen: dict[str, tuple[Audience, ...]] = {}
+    for slug in slugs:
+        lots = set(policy.building_lots(slug, ())) | set(_admin_lots(session, slug))
+        chosen[slug] = tuple(a for a in dict.fromkeys(audiences) if a.lot is None or a.lot in lots)
+    for audience in audiences:
+        if audience.lot is not None and not any(audience in found for found in chosen.values()):
+            raise PublishError(
+                f"lot {audience.lot} is not known in {', '.join(slugs) or 'any building'}: "
+                "give it to a co-owner in contacts.yaml or to a dossier with 'dossier lots'"
+            )
+    return chosen
+
+
+def _admin_lots(session: Session, slug: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(DossierLotRow.lot)
+            .join(DossierRow, DossierRow.id == DossierLotRow.dossier_id)
+            .join(BuildingRow, BuildingRow.id == DossierRow.building_id)
+            .where(BuildingRow.slug == slug)
+            .distinct()
+        )
+    )
+
+
+def _audit(session: Session, publications: Sequence[Publication], rules_version: str, redactor: str) -> None:
+    for publication in publications:
+        session.add(
+            PublicationRow(
+                building=publication.building,
+                audience=publication.audience.name,
+                dossiers=list(publication.dossiers),
+                rules_version=rules_version,
+                redactor_version=redactor if is_redacted(publication.audience) else UNREDACTED,
+                pages_written=publication.pages_written,
+                pages_removed=publication.pages_removed,
+            )
+        )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """A dossier as the last publication saw it: the digest of its source (row, decisions,
+    corrections, lots, and every version that shapes pages) and the lots it concerned."""
+
+    digest: str
+    lots: frozenset[int]
+
+
+@dataclass
+class Manifest:
+    """``OUT/.manifest.json``: every file a publication wrote (path → content hash), the pieces
+    already judged (token → publishable), and what each dossier's pages were made from."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    checked: dict[str, bool] = field(default_factory=dict)
+    dossiers: dict[str, DossierRecord] = field(default_factory=dict)
+    """``<building>/<audience>/<REF>`` → what its pages were made from and which files they are."""
+    sources: dict[str, SourceRecord] = field(default_factory=dict)
+    """``<building>/<dossier id>`` → its source digest and lots, checked before loading any mail."""
+
+    @classmethod
+    def load(cls, out_dir: Path) -> Manifest:
+        """The manifest of the previous publication; an empty one when there is none or it is unreadable."""
+        try:
+            data = json.loads((out_dir / MANIFEST).read_text("utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            return cls()
+        try:
+            return cls(
+                {str(k): str(v) for k, v in data["files"].items()},
+                {str(k): bool(v) for k, v in data["checked"].items()},
+                {str(k): _record(v) for k, v in data["dossiers"].items()},
+                {
+                    str(k): SourceRecord(str(v["digest"]), frozenset(int(lot) for lot in v["lots"]))
+                    for k, v in data["sources"].items()
+                },
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return cls()
+
+    def dump(self) -> str:
+        """The manifest as stable JSON."""
+        data = {
+            "version": MANIFEST_VERSION,
+            "files": self.files,
+            "checked": self.checked,
+            "dossiers": {k: asdict(v) for k, v in self.dossiers.items()},
+            "sources": {k: {"digest": v.digest, "lots": sorted(v.lots)} for k, v in self.sources.items()},
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+
+
+def _record(data: Any) -> DossierRecord:
+    """A dossier record read back from JSON (a malformed one raises; the caller starts afresh)."""
+    start, end = data["search"]
+    last = data["last_activity"]
+    return DossierRecord(
+        digest=str(data["digest"]),
+        files=tuple(map(str, data["files"])),
+        title=str(data["title"]),
+        message_count=int(data["message_count"]),
+        last_activity=None if last is None else str(last),
+        search=(int(start), int(end)),
+    )
+
+
+class SiteWriter:
+    """Writes the files whose content changed, remembers what it produced, removes what is stale."""
+
+    def __init__(self, out_dir: Path, manifest: Manifest) -> None:
+        self.out_dir = out_dir
+        self.manifest = manifest
+        self.produced: dict[str, str] = {}
+        self.written: list[str] = []
+        self.unchanged = 0
+        self._records: dict[str, DossierRecord] = {}
+        self._published: list[str] = []
+
+    def still_there(self, path: str) -> bool:
+        """Whether the last publication wrote ``path`` and it is still on disk."""
+        return path in self.manifest.files and (self.out_dir / path).is_file()
+
+    def keep(self, path: str) -> None:
+        """Leave a file of the last publication as it is (it counts as produced, unchanged)."""
+        self.produced[path] = self.manifest.files[path]
+        self.unchanged += 1
+
+    def records(self, prefix: str, records: dict[str, DossierRecord]) -> None:
+        """The dossier records of one published audience (they replace the previous ones)."""
+        self._published.append(prefix)
+        self._records.update(records)
+
+    def sources(self, building: str, records: Mapping[int, SourceRecord]) -> None:
+        """The source records of every dossier of a published building (they replace its previous ones)."""
+        prefix = f"{building}/"
+        kept = {k: v for k, v in self.manifest.sources.items() if not k.startswith(prefix)}
+        kept.update((f"{prefix}{dossier_id}", record) for dossier_id, record in records.items())
+        self.manifest.sources = kept
+
+    def text(self, path: str, content: str) -> None:
+        """Write a text file unless the last publication wrote the same content there."""
+        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        if self._fresh(path, digest):
+            write_atomically(self.out_dir / path, content)
+            self.written.append(path)
+
+    def piece(self, path: str, source: str, data: Callable[[], bytes]) -> None:
+        """Copy a piece (``data()`` gives its bytes) unless it is already there."""
+        if self._fresh(path, source):
+            write_atomically(self.out_dir / path, data())
+            self.written.append(path)
+
+    def _fresh(self, path: str, digest: str) -> bool:
+        self.produced[path] = digest
+        if self.manifest.files.get(path) == digest and (self.out_dir / path).is_file():
+            self.unchanged += 1
+            return False
+        return True
+
+    def remove_stale(self, scopes: Sequence[str]) -> tuple[str, ...]:
+        """Delete the files of the last publication, within ``scopes``, that this one did not produce."""
+        removed: list[str] = []
+        kept: dict[str, str] = {}
+        for path, digest in self.manifest.files.items():
+            if path in self.produced or not path.startswith(tuple(scopes)):
+                kept[path] = digest
+                continue
+            target = self.out_dir / path
+            target.unlink(missing_ok=True)
+            _prune_empty_parents(target.parent, self.out_dir)
+            removed.append(path)
+        kept.update(self.produced)
+        self.manifest.files = kept
+        published = tuple(self._published)
+        self.manifest.dossiers = {
+            key: record
+            for key, record in self.manifest.dossiers.items()
+            if not key.startswith(published) and key.startswith(tuple(kept_prefixes(kept)))
+        }
+        self.manifest.dossiers.update(self._records)
+        return tuple(sorted(removed))
+
+    def save(self) -> None:
+        """Write the manifest (last, so a crash before leaves the previous one)."""
+        write_atomically(self.out_dir / MANIFEST, self.manifest.dump())
+
+
+def kept_prefixes(files: dict[str, str]) -> set[str]:
+    """The ``<building>/<audience>/`` folders that still hold files."""
+    return {"/".join(path.split("/")[:2]) + "/" for path in files if path.count("/") >= 2}
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of the code and templates that shape pages: any change re-renders every dossier."""
+    digest = hashlib.sha256()
+    for package in ("dossiermail.publish", "dossiermail.mailhtml", "dossiermail.redact"):
+        folder = Path(str(files(package)))
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".html", ".css"}:
+                digest.update(path.relative_to(folder).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _prune_empty_parents(folder: Path, root: Path) -> None:
+    while folder != root and folder.is_relative_to(root) and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 def template_environment() -> Environment:
@@ -97,26 +527,14 @@ def status_class(status: str) -> str:
     return f"status-{status}" if status in KNOWN_STATUSES else "status-autre"
 
 
-def dossier_filenames(dossiers: Iterable[DossierSummary]) -> dict[int, str]:
-    """Each dossier's page name: its reference made safe, with its id when two names would clash.
-
-    Clashes are judged case-insensitively, for the file systems that fold case.
-    """
-    stems = {summary.dossier_id: safe_filename(summary.reference) for summary in dossiers}
-    uses = Counter(stem.lower() for stem in stems.values())
-    return {
-        dossier_id: (stem if uses[stem.lower()] == 1 else f"{stem}-{dossier_id}") + ".html"
-        for dossier_id, stem in stems.items()
-    }
-
-
-def write_atomically(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` through a temporary file and a rename: never half a page."""
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file and a rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(content)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         Path(temporary).chmod(0o644)
@@ -124,38 +542,3 @@ def write_atomically(path: Path, content: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _publish_building(
-    session: Session, env: Environment, out_dir: Path, overview: BuildingOverview
-) -> tuple[Path, int]:
-    building_dir = out_dir / safe_filename(overview.slug, fallback="immeuble")
-    overview = public_overview(overview)
-    filenames = dossier_filenames(overview.dossiers)
-    stylesheet = files("dossiermail.publish").joinpath("static", STYLESHEET).read_text("utf-8")
-    write_atomically(building_dir / STYLESHEET, stylesheet)
-    index_page = building_dir / "index.html"
-    page = env.get_template("building.html").render(
-        overview=overview, filenames=filenames, building_name=overview.name, stylesheet=STYLESHEET
-    )
-    write_atomically(index_page, page)
-    for summary in overview.dossiers:
-        timeline = public_timeline(build_timeline(session, summary.dossier_id))
-        page = env.get_template("dossier.html").render(
-            timeline=timeline,
-            building_name=overview.name,
-            stylesheet=f"../{STYLESHEET}",
-            index_href="../index.html",
-        )
-        write_atomically(building_dir / DOSSIERS_DIR / filenames[summary.dossier_id], page)
-    _remove_stale_pages(building_dir / DOSSIERS_DIR, set(filenames.values()))
-    return index_page, 1 + len(overview.dossiers)
-
-
-def _remove_stale_pages(dossiers_dir: Path, current: set[str]) -> None:
-    """Delete dossier pages a previous export wrote for dossiers this building no longer has."""
-    if not dossiers_dir.is_dir():
-        return
-    for page in dossiers_dir.glob("*.html"):
-        if page.name not in current:
-            page.unlink()

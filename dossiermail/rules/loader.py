@@ -13,7 +13,9 @@ from pathlib import Path
 from dossiermail.rules.checks import RuleFiles, cross_check
 from dossiermail.rules.files import read_rule_file
 from dossiermail.rules.model import (
+    AudienceCategories,
     Building,
+    CategoryPrefixes,
     Contact,
     RedactionPattern,
     RedactionRules,
@@ -87,10 +89,20 @@ def _to_rules(directory: str, version: str, files: RuleFiles) -> Rules:
             Contact(c.email, c.name, c.role, tuple(c.buildings), tuple(c.lots))
             for c in files.contacts.model.contacts
         ),
-        routing=RoutingRules(routing.reference_pattern, tuple(routing.steps)),
+        routing=RoutingRules(
+            routing.reference_pattern,
+            tuple(routing.steps),
+            routing.thresholds.model(),
+            routing.visibility.model(),
+        ),
         redaction=RedactionRules(
             builtin=tuple(redaction.builtin),
             patterns=tuple(RedactionPattern(p.name, p.regex) for p in redaction.patterns),
             people=tuple(redaction.people),
+            categories=tuple(CategoryPrefixes(c, tuple(p)) for c, p in redaction.categories.items()),
+            audiences=tuple(
+                AudienceCategories(kind, tuple(categories))
+                for kind, categories in redaction.audiences.model_dump().items()
+            ),
         ),
     )

@@ -17,8 +17,10 @@ DEFAULT_ROUTING_STEPS: tuple[str, ...] = (
     "subject_reference",
     "thread_headers",
     "shared_references",
+    "quoted_header",
     "address_book",
     "fuzzy_subject",
+    "participant_window",
 )
 """Every routing step, all on by default (a test keeps this equal to the collector registry)."""
 
@@ -45,11 +47,47 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class RoutingThresholds:
+    """The numbers routing decides with (``thresholds:`` in routing.yaml)."""
+
+    accept_score: float = 0.5
+    """Evidence below this score is recorded but never decides."""
+    fuzzy_ratio: float = 0.9
+    """Minimum rapidfuzz ``ratio`` (0-1) between normalized subjects for ``fuzzy_subject``."""
+    fuzzy_window_days: int = 120
+    """``fuzzy_subject`` compares with dossier messages at most this many days older."""
+    address_book_score: float = 0.6
+    """Building evidence of a contact tied to exactly one building."""
+    quoted_header_score: float = 0.8
+    """A quoted header matching a filed message (kept below thread headers, 0.85-0.9)."""
+    quoted_window_hours: int = 15
+    """Tolerance on a quoted date written without offset (the writer's local time)."""
+    burst_minutes: int = 10
+    """``participant_window``: the same sender wrote to one dossier at most this many minutes before."""
+    burst_score: float = 0.55
+    """Its evidence (weak: just above ``accept_score``)."""
+
+
+@dataclass(frozen=True)
+class VisibilityRules:
+    """What makes a message internal to the syndic (``visibility:`` in routing.yaml)."""
+
+    internal_subject_tags: tuple[str, ...] = ("[INTERNE]",)
+    """Subject tags (case-insensitive) that mark a message internal."""
+    internal_alias: str = "interne"
+    """``dossiers+<slug>+<alias>@domain`` (or ``…+<ref>+<alias>@``) marks a message internal."""
+    internal_forwards: bool = True
+    """A forward (TR/Fwd) by a gestionnaire to no co-owner or conseil syndical contact is internal."""
+
+
+@dataclass(frozen=True)
 class RoutingRules:
-    """How references are recognised and in which order routing steps are trusted."""
+    """How references are recognised, in which order routing steps are trusted, with which thresholds."""
 
     reference_pattern: re.Pattern[str] = field(default_factory=lambda: re.compile(DEFAULT_REFERENCE_PATTERN))
     steps: tuple[str, ...] = DEFAULT_ROUTING_STEPS
+    thresholds: RoutingThresholds = field(default_factory=RoutingThresholds)
+    visibility: VisibilityRules = field(default_factory=VisibilityRules)
 
 
 @dataclass(frozen=True)
@@ -60,13 +98,53 @@ class RedactionPattern:
     pattern: re.Pattern[str]
 
 
+DOSSIER_CATEGORIES: tuple[str, ...] = ("AG", "Travaux", "Sinistres", "Contrats", "Comptabilité", "Autres")
+"""How syndics file dossiers; a dossier whose category is not set or not recognised is « Autres »."""
+FALLBACK_CATEGORY = "Autres"
+
+
+@dataclass(frozen=True)
+class CategoryPrefixes:
+    """The reference prefixes (``DDE`` of ``DDE-2026-014``) that put a dossier in ``category``."""
+
+    category: str
+    prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AudienceCategories:
+    """The dossier categories an audience kind (``conseil_syndical``, ``coproprietaires``, ``lot``) sees."""
+
+    audience: str
+    categories: tuple[str, ...]
+
+
+DEFAULT_CATEGORY_PREFIXES: tuple[CategoryPrefixes, ...] = (
+    CategoryPrefixes("AG", ("AG",)),
+    CategoryPrefixes("Travaux", ("TRV", "TX")),
+    CategoryPrefixes("Sinistres", ("DDE", "SIN")),
+    CategoryPrefixes("Contrats", ("CTR",)),
+    CategoryPrefixes("Comptabilité", ("CPT", "FAC")),
+)
+DEFAULT_AUDIENCE_CATEGORIES: tuple[AudienceCategories, ...] = (
+    AudienceCategories("conseil_syndical", DOSSIER_CATEGORIES),
+    AudienceCategories("coproprietaires", ("AG", "Travaux", "Sinistres", "Contrats")),
+    AudienceCategories("lot", DOSSIER_CATEGORIES),
+)
+
+
 @dataclass(frozen=True)
 class RedactionRules:
-    """Placeholder for the extranet issue: built-ins are on unless switched off."""
+    """What the extranet hides (built-ins on unless switched off) and which audience sees which category.
+
+    ``syndic`` always sees every dossier, unredacted; ``categories``/``audiences`` drive the others.
+    """
 
     builtin: tuple[str, ...] = ("phone", "iban", "bic", "email", "nir")
     patterns: tuple[RedactionPattern, ...] = ()
     people: tuple[str, ...] = ()
+    categories: tuple[CategoryPrefixes, ...] = DEFAULT_CATEGORY_PREFIXES
+    audiences: tuple[AudienceCategories, ...] = DEFAULT_AUDIENCE_CATEGORIES
 
 
 @dataclass(frozen=True)

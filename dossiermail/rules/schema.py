@@ -8,12 +8,21 @@ refuses YAML's guesses (``name: yes`` is a boolean, not text). Checks that compa
 from __future__ import annotations
 
 import re
+import string
 from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, PlainValidator, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, field_validator
 
 from dossiermail.domain import ROLES, Role
-from dossiermail.rules.model import DEFAULT_REFERENCE_PATTERN, DEFAULT_ROUTING_STEPS
+from dossiermail.rules.model import (
+    DEFAULT_AUDIENCE_CATEGORIES,
+    DEFAULT_CATEGORY_PREFIXES,
+    DEFAULT_REFERENCE_PATTERN,
+    DEFAULT_ROUTING_STEPS,
+    DOSSIER_CATEGORIES,
+    RoutingThresholds,
+    VisibilityRules,
+)
 
 KNOWN_ROUTING_STEPS: tuple[str, ...] = DEFAULT_ROUTING_STEPS
 """Every collector in ``dossiermail.threading.collectors.COLLECTORS`` (a test keeps them equal)."""
@@ -21,6 +30,9 @@ BUILTIN_REDACTIONS: tuple[str, ...] = ("phone", "iban", "bic", "email", "nir")
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _DOMAIN_LABEL = re.compile(r"[^.\s@]+")
+_PREFIX = re.compile(r"[A-Z][A-Z0-9]{0,9}")
+_EMPTY_MATCH_PROBE = string.printable + "Élodie Martin, 06 12 34 56 78 à 10:30 ; œ€ \u00a0"
+"""Text on which a redaction regex must not match zero characters anywhere."""
 
 
 def shown(value: object) -> str:
@@ -78,6 +90,14 @@ def _lot(value: object) -> int:
     return value
 
 
+def _prefix(value: object) -> str:
+    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
+        raise ValueError(
+            f"invalid reference prefix {shown(value)}: expected capital letters, e.g. DDE for DDE-2026-014"
+        )
+    return value
+
+
 def _regex(value: object) -> re.Pattern[str]:
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a regular expression in quotes, got {shown(value)}")
@@ -105,6 +125,8 @@ Lot = Annotated[int, PlainValidator(_lot)]
 Regex = Annotated[re.Pattern[str], PlainValidator(_regex)]
 StepName = Annotated[str, _known(KNOWN_ROUTING_STEPS, "routing step")]
 BuiltinName = Annotated[str, _known(BUILTIN_REDACTIONS, "built-in redaction")]
+CategoryName = Annotated[str, _known(DOSSIER_CATEGORIES, "dossier category")]
+Prefix = Annotated[str, PlainValidator(_prefix)]
 
 
 class _Strict(BaseModel):
@@ -143,11 +165,48 @@ class ContactsFile(_Strict):
     contacts: list[ContactEntry] = []
 
 
+Score = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A score or similarity between 0 and 1."""
+
+
+class ThresholdsEntry(_Strict):
+    """``thresholds:`` in routing.yaml (defaults: ``RoutingThresholds``)."""
+
+    accept_score: Annotated[float, Field(gt=0.0, le=1.0)] = RoutingThresholds.accept_score
+    fuzzy_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = RoutingThresholds.fuzzy_ratio
+    fuzzy_window_days: Annotated[int, Field(ge=1, le=3650)] = RoutingThresholds.fuzzy_window_days
+    address_book_score: Score = RoutingThresholds.address_book_score
+    quoted_header_score: Score = RoutingThresholds.quoted_header_score
+    quoted_window_hours: Annotated[int, Field(ge=0, le=72)] = RoutingThresholds.quoted_window_hours
+    burst_minutes: Annotated[int, Field(ge=0, le=1440)] = RoutingThresholds.burst_minutes
+    burst_score: Score = RoutingThresholds.burst_score
+
+    def model(self) -> RoutingThresholds:
+        """The validated thresholds as the routing model reads them."""
+        return RoutingThresholds(**self.model_dump())
+
+
+class VisibilityEntry(_Strict):
+    """``visibility:`` in routing.yaml (defaults: ``VisibilityRules``)."""
+
+    internal_subject_tags: list[Text] = list(VisibilityRules.internal_subject_tags)
+    internal_alias: Annotated[str, Field(pattern=r"^[a-z0-9-]*$", max_length=32)] = (
+        VisibilityRules.internal_alias
+    )
+    internal_forwards: bool = VisibilityRules.internal_forwards
+
+    def model(self) -> VisibilityRules:
+        """The validated visibility rules as the routing model reads them."""
+        return VisibilityRules(tuple(self.internal_subject_tags), self.internal_alias, self.internal_forwards)
+
+
 class RoutingFile(_Strict):
     """routing.yaml."""
 
     reference_pattern: Regex = re.compile(DEFAULT_REFERENCE_PATTERN)
     steps: list[StepName] = list(DEFAULT_ROUTING_STEPS)
+    thresholds: ThresholdsEntry = ThresholdsEntry()
+    visibility: VisibilityEntry = VisibilityEntry()
 
     @field_validator("reference_pattern")
     @classmethod
@@ -173,13 +232,52 @@ class RedactionPatternEntry(_Strict):
     name: Text
     regex: Regex
 
+    @field_validator("regex")
+    @classmethod
+    def _not_empty_match(cls, pattern: re.Pattern[str]) -> re.Pattern[str]:
+        probes = ("", _EMPTY_MATCH_PROBE)
+        if any(match.end() == match.start() for probe in probes for match in pattern.finditer(probe)):
+            raise ValueError(
+                f"regular expression {shown(pattern.pattern)} can match empty text: "
+                "it must always match at least one character (use + rather than *)"
+            )
+        return pattern
+
+
+def _default_audience(kind: str) -> list[str]:
+    return next(list(a.categories) for a in DEFAULT_AUDIENCE_CATEGORIES if a.audience == kind)
+
+
+class AudiencesEntry(_Strict):
+    """``audiences:`` in redaction.yaml: the categories each audience kind sees (syndic sees all)."""
+
+    conseil_syndical: list[CategoryName] = _default_audience("conseil_syndical")
+    coproprietaires: list[CategoryName] = _default_audience("coproprietaires")
+    lot: list[CategoryName] = _default_audience("lot")
+
 
 class RedactionFile(_Strict):
-    """redaction.yaml (the extranet issue applies it; validated already)."""
+    """redaction.yaml: what the extranet masks, how dossiers are filed, which audience sees what."""
 
     builtin: list[BuiltinName] = list(BUILTIN_REDACTIONS)
     patterns: list[RedactionPatternEntry] = []
     people: list[Text] = []
+    categories: dict[CategoryName, list[Prefix]] = {
+        c.category: list(c.prefixes) for c in DEFAULT_CATEGORY_PREFIXES
+    }
+    audiences: AudiencesEntry = AudiencesEntry()
+
+    @field_validator("categories")
+    @classmethod
+    def _prefix_in_one_category(cls, categories: dict[str, list[str]]) -> dict[str, list[str]]:
+        seen: dict[str, str] = {}
+        for category, prefixes in categories.items():
+            for prefix in prefixes:
+                if seen.setdefault(prefix, category) != category:
+                    raise ValueError(
+                        f"prefix '{prefix}' is listed under both {seen[prefix]} and {category}: keep one"
+                    )
+        return categories
 
 
 def allowed_keys(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ The embedded default is ``sqlite:///var/dossiermail.db`` relative to the working
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DB_URL = "sqlite:///var/dossiermail.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x646D6967  # PostgreSQL advisory lock key held while migrating ("dmig")
 
 
 class StoreError(Exception):
@@ -80,9 +81,27 @@ def _engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     try:
-        return create_engine(url, pool_pre_ping=True)
+        timeouts = _pg_timeouts(parsed.query) if parsed.get_backend_name() == "postgresql" else {}
+        return create_engine(url, pool_pre_ping=True, connect_args=timeouts)
     except Exception as exc:  # unknown dialect or missing driver
         raise StoreError(f"cannot use database URL {url!r}: {exc}") from None
+
+
+# A database that stops answering must not hold a caller forever: connecting gives up after 10 s, a
+# dead peer is noticed by TCP keepalives, and unacknowledged writes abort after 30 s. Values given in
+# the URL's query string win.
+PG_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+def _pg_timeouts(query: Mapping[str, object]) -> dict[str, int]:
+    return {name: value for name, value in PG_TIMEOUTS.items() if name not in query}
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
@@ -107,6 +126,8 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # processes starting together migrate one at a time
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

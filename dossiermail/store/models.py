@@ -287,3 +287,86 @@ class MailboxState(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessGrantRow(Base):
+    """A signed extranet link given to someone: one building, one audience, until it expires or is revoked."""
+
+    __tablename__ = "access_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(64), unique=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    building: Mapped[BuildingRow] = relationship()
+
+
+class DossierLotRow(Base):
+    """A lot an admin tied to a dossier (``dossier lots``); when a dossier has none, its lots come
+    from the co-owners in ``contacts.yaml`` who took part in its mail."""
+
+    __tablename__ = "dossier_lots"
+    __table_args__ = (UniqueConstraint("dossier_id", "lot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"), index=True)
+    lot: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PublicationRow(Base):
+    """The audit of one publication of one building for one audience: what, under which rules, when."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    building: Mapped[str] = mapped_column(String(64), index=True)
+    audience: Mapped[str] = mapped_column(String(32))
+    dossiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rules_version: Mapped[str] = mapped_column(String(32), default="")
+    redactor_version: Mapped[str] = mapped_column(String(64), default="")
+    pages_written: Mapped[int] = mapped_column(Integer, default=0)
+    pages_removed: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobStep(Base):
+    """One pending or finished pipeline step (parse, route, publish): the outbox the workers follow.
+
+    ``subject`` is the message key (parse, route) or ``building/dossier`` (publish); a step runs
+    at most once at a time (``claimed_by`` until ``lease_until``) and lands in ``failed`` (the
+    dead-letter list) after too many attempts.
+    """
+
+    __tablename__ = "job_steps"
+    __table_args__ = (
+        UniqueConstraint("step", "subject"),
+        Index("ix_job_steps_state_due", "state", "next_attempt_at"),
+        Index(
+            "ix_job_steps_unsent",
+            "id",
+            sqlite_where=text("enqueued_at IS NULL"),
+            postgresql_where=text("enqueued_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,7 +10,8 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dossiermail.domain import Address, Attachment, Evidence, ParsedMessage, RoutingDecision
@@ -30,6 +31,7 @@ from dossiermail.store.models import (
 )
 from dossiermail.threading.context import (
     Candidate,
+    FiledMessage,
     KnownDossier,
     RoutedParent,
     norm_message_id,
@@ -57,20 +59,8 @@ class StoreIndex:
     def parents(self, message_ids: Sequence[str]) -> Sequence[RoutedParent]:
         if not message_ids:
             return []
-        rows = self.session.execute(
-            select(
-                ParsedRow.message_id_norm,
-                DecisionRow.outcome,
-                BuildingRow.slug,
-                DossierRow.reference,
-            )
-            .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
-            .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
-            .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
-            .where(ParsedRow.message_id_norm.in_(list(message_ids)))
-            .where(DecisionRow.superseded_at.is_(None))
-        )
-        return [RoutedParent(mid or "", outcome, slug, ref) for mid, outcome, slug, ref in rows]
+        rows = self.session.execute(_PARENTS, {"ids": list(message_ids)})
+        return [_routed(row) for row in rows]
 
     def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
         rows = self.session.execute(
@@ -91,15 +81,8 @@ class StoreIndex:
     def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
         if not message_ids:
             return []
-        rows = self.session.execute(
-            select(ThreadLink.target_id, DecisionRow.outcome, BuildingRow.slug, DossierRow.reference)
-            .join(DecisionRow, DecisionRow.message_key == ThreadLink.message_key)
-            .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
-            .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
-            .where(ThreadLink.target_id.in_(list(message_ids)), ThreadLink.message_key != exclude_key)
-            .where(DecisionRow.superseded_at.is_(None))
-        )
-        return [RoutedParent(mid, outcome, slug, ref) for mid, outcome, slug, ref in rows]
+        rows = self.session.execute(_LINKED, {"ids": list(message_ids), "exclude": exclude_key})
+        return [_routed(row) for row in rows]
 
     def open_dossiers(
         self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
@@ -108,6 +91,87 @@ class StoreIndex:
             return []
         rows = self.session.execute(open_dossiers_query(buildings, block, since, until))
         return [_candidate(s, r, subject, d, f, to, cc) for s, r, subject, d, f, to, cc in rows]
+
+    def messages_from(
+        self, senders: Sequence[str], since: datetime, until: datetime
+    ) -> Sequence[FiledMessage]:
+        if not senders:
+            return []
+        wanted = sorted({s.lower() for s in senders})
+        rows = self.session.execute(_SENT, {"senders": wanted, "since": since, "until": until})
+        return [_filed(*row) for row in rows]
+
+
+def _decided(message_id: Any, message_key: Any) -> Select[*tuple[Any, ...]]:
+    """The columns of a ``RoutedParent``: ``message_id`` and the current decision of ``message_key``."""
+    return (
+        select(
+            message_id,
+            DecisionRow.outcome,
+            BuildingRow.slug,
+            DossierRow.reference,
+            DecisionRow.confidence,
+            DecisionRow.visibility,
+        )
+        .join(DecisionRow, DecisionRow.message_key == message_key)
+        .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
+        .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+        .where(DecisionRow.superseded_at.is_(None))
+    )
+
+
+_PARENTS = _decided(ParsedRow.message_id_norm, ParsedRow.message_key).where(
+    ParsedRow.message_id_norm.in_(bindparam("ids", expanding=True))
+)
+"""Built once: routing runs these lookups for every message, building a statement costs more than
+running it."""
+_LINKED = _decided(ThreadLink.target_id, ThreadLink.message_key).where(
+    ThreadLink.target_id.in_(bindparam("ids", expanding=True)),
+    ThreadLink.message_key != bindparam("exclude"),
+)
+_SENT = (
+    select(
+        ParsedRow.message_id_norm,
+        ParsedRow.from_email,
+        ParsedRow.date,
+        ParsedRow.normalized_subject,
+        DecisionRow.outcome,
+        BuildingRow.slug,
+        DossierRow.reference,
+        DecisionRow.confidence,
+        DecisionRow.visibility,
+    )
+    .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+    .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
+    .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+    .where(ParsedRow.from_email.in_(bindparam("senders", expanding=True)))
+    .where(ParsedRow.date >= bindparam("since"), ParsedRow.date <= bindparam("until"))
+    .where(DecisionRow.superseded_at.is_(None))
+    .order_by(ParsedRow.date)
+    .limit(CANDIDATE_LIMIT)
+)
+"""``messages_from``: starts from the ``from_email`` index, so its cost follows one sender's mail."""
+
+
+def _filed(  # noqa: PLR0913, PLR0917 - one column each
+    message_id: str | None,
+    sender: str | None,
+    date: datetime | None,
+    subject: str,
+    outcome: str,
+    building: str | None,
+    dossier: str | None,
+    confidence: float,
+    visibility: str,
+) -> FiledMessage:
+    return FiledMessage(
+        message_id, sender or "", date, subject, outcome, building, dossier, confidence, visibility
+    )
+
+
+def _routed(row: Any) -> RoutedParent:
+    message_id, outcome, slug, reference, confidence, visibility = row
+    return RoutedParent(message_id or "", outcome, slug, reference, confidence, visibility)
 
 
 def open_dossiers_query(
@@ -153,14 +217,31 @@ def _candidate(
     people = {addr.lower() for _, addr in [*to, *cc]}
     if sender:
         people.add(sender.lower())
-    return Candidate(slug, reference, subject, date, frozenset(people))
+    return Candidate(slug, reference, subject, date, frozenset(people), sender.lower() if sender else None)
 
 
 # --- rules mirror -------------------------------------------------------------------------
 
 
 def sync_rules(session: Session, rules: Rules) -> None:
-    """Mirror the rules' buildings and contacts into the store (for display and joins)."""
+    """Mirror the rules' buildings and contacts into the store (for display and joins).
+
+    Safe when several processes start together (worker, serve-smtp, poll-imap): missing rows are
+    first inserted with ``ON CONFLICT DO NOTHING``, so a concurrent insert is not an error.
+    """
+    _insert_missing(
+        session, BuildingRow, "slug", [b.slug for b in rules.buildings], name="", address="", origin="rules"
+    )
+    _insert_missing(
+        session,
+        ContactRow,
+        "email",
+        [c.email for c in rules.contacts],
+        name="",
+        role="",
+        buildings=[],
+        lots=[],
+    )
     existing = {b.slug: b for b in session.scalars(select(BuildingRow))}
     for building in rules.buildings:
         row = existing.get(building.slug) or BuildingRow(slug=building.slug)
@@ -173,6 +254,18 @@ def sync_rules(session: Session, rules: Rules) -> None:
         crow.buildings, crow.lots = list(contact.buildings), list(contact.lots)
         session.add(crow)
     session.flush()
+
+
+def _insert_missing(
+    session: Session, model: type[BuildingRow] | type[ContactRow], key: str, values: list[str], **fill: object
+) -> None:
+    """Insert the rows keyed ``values`` that do not exist yet, ignoring concurrent inserts."""
+    dialect = session.get_bind().dialect.name
+    if not values or dialect not in ("postgresql", "sqlite"):
+        return
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{key: value, **fill} for value in dict.fromkeys(values)]
+    session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]))
 
 
 def ensure_building(session: Session, slug: str) -> bool:

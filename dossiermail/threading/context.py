@@ -10,7 +10,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from dossiermail.rules.model import Rules
 
@@ -32,6 +32,24 @@ class RoutedParent:
     outcome: str
     building: str | None
     dossier: str | None
+    confidence: float = 1.0
+    """The score of the parent's own decision: 0.5 for a new dossier "à qualifier" opened for it."""
+    visibility: str = "public"
+
+
+@dataclass(frozen=True)
+class FiledMessage:
+    """A stored message a quoted header may designate, with its current decision."""
+
+    message_id: str | None
+    sender: str
+    date: datetime | None
+    normalized_subject: str
+    outcome: str
+    building: str | None
+    dossier: str | None
+    confidence: float = 1.0
+    visibility: str = "public"
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,7 @@ class Candidate:
     normalized_subject: str
     date: datetime | None
     participants: frozenset[str]
+    sender: str | None = None
 
 
 BLOCK_LENGTH = 32
@@ -87,6 +106,13 @@ class RoutingIndex(Protocol):
         dated from ``since`` to ``until`` (open-ended when None); newest first."""
         ...
 
+    def messages_from(
+        self, senders: Sequence[str], since: datetime, until: datetime
+    ) -> Sequence[FiledMessage]:
+        """Stored messages sent by one of ``senders`` (lower-case addresses) dated from ``since`` to
+        ``until``, with their current decision (indexed on the sender address)."""
+        ...
+
 
 class EmptyIndex:
     """An index that knows nothing: for ``explain`` without a store."""
@@ -107,6 +133,49 @@ class EmptyIndex:
         self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
     ) -> Sequence[Candidate]:
         return ()
+
+    def messages_from(
+        self, senders: Sequence[str], since: datetime, until: datetime
+    ) -> Sequence[FiledMessage]:
+        return ()
+
+
+class MemoIndex:
+    """Wraps an index for one routing decision: collectors and the visibility rule ask the same
+    questions (parents, linked messages, a sender's mail); each is asked of the store once."""
+
+    def __init__(self, inner: RoutingIndex) -> None:
+        self.inner = inner
+        self._answers: dict[tuple[object, ...], Any] = {}
+
+    def _ask(self, name: str, *args: object) -> Any:
+        key = (name, *args)
+        if key not in self._answers:
+            self._answers[key] = getattr(self.inner, name)(*args)
+        return self._answers[key]
+
+    def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
+        return cast(Sequence[KnownDossier], self._ask("dossiers_with_reference", reference))
+
+    def parents(self, message_ids: Sequence[str]) -> Sequence[RoutedParent]:
+        return cast(Sequence[RoutedParent], self._ask("parents", tuple(message_ids)))
+
+    def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
+        return cast(frozenset[str], self._ask("dossier_participants", building, reference))
+
+    def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
+        return cast(Sequence[RoutedParent], self._ask("linked", tuple(message_ids), exclude_key))
+
+    def open_dossiers(
+        self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
+    ) -> Sequence[Candidate]:
+        found = self._ask("open_dossiers", tuple(sorted(buildings)), block, since, until)
+        return cast(Sequence[Candidate], found)
+
+    def messages_from(
+        self, senders: Sequence[str], since: datetime, until: datetime
+    ) -> Sequence[FiledMessage]:
+        return cast(Sequence[FiledMessage], self._ask("messages_from", tuple(senders), since, until))
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,27 @@
 """The routing decision: run the collectors in the configured order and weigh their evidence.
 
-Precision first: evidence for two buildings, or two dossiers equally likely, sends the message to
-review; so does the lack of a dossier (unless the import asked for new dossiers "à qualifier").
+Precision first: evidence for two buildings, or two dossiers equally likely (same top score, same
+number of strong clues), sends the message to review; so does the lack of a dossier (unless the
+import asked for new dossiers "à qualifier"). The threshold is ``accept_score`` from routing.yaml.
+Every decision then gets its visibility (``dossiermail.threading.visibility``).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import replace
 
 from dossiermail.domain import Evidence, NewDossier, ParsedMessage, RoutingDecision
+from dossiermail.rules.model import RoutingThresholds
 from dossiermail.threading.collectors import COLLECTORS, import_building
 from dossiermail.threading.collectors.subject_reference import NEW
 from dossiermail.threading.collectors.thread_headers import missing_parents
-from dossiermail.threading.context import RoutingContext
+from dossiermail.threading.context import MemoIndex, RoutingContext
+from dossiermail.threading.visibility import visibility
 
-ACCEPT_SCORE = 0.5
-"""Evidence below this score is recorded but never decides."""
+ACCEPT_SCORE = RoutingThresholds().accept_score
+"""The default decision threshold; the one in force is ``rules.routing.thresholds.accept_score``."""
 
 _PREFIXES = re.compile(r"^\s*(?:(?:re|tr|fwd?|réf|ref|aw|wg)\s*:\s*)+", re.IGNORECASE)
 
@@ -36,13 +42,23 @@ def dossier_title(subject: str, context: RoutingContext) -> str:
 
 
 def route(message: ParsedMessage, context: RoutingContext) -> RoutingDecision:
-    """Decide where ``message`` goes, keeping every piece of evidence."""
+    """Decide where ``message`` goes and who may see it, keeping every piece of evidence."""
+    if not isinstance(context.index, MemoIndex):
+        context = replace(context, index=MemoIndex(context.index))
+    decision = _route(message, context)
+    seen_by, why = visibility(message, context)
+    if why is None:
+        return decision
+    return replace(decision, visibility=seen_by, evidence=(*decision.evidence, why))
+
+
+def _route(message: ParsedMessage, context: RoutingContext) -> RoutingDecision:
     evidence = collect_evidence(message, context)
     version = context.rules.version
     if message.auto_reply:
         reason = f"automatic or bulk mail: {message.auto_reply}"
         return RoutingDecision("ignored", None, None, 1.0, evidence, version, reason)
-    strong = [e for e in evidence if e.score >= ACCEPT_SCORE]
+    strong = [e for e in evidence if e.score >= context.rules.routing.thresholds.accept_score]
     buildings = sorted({e.building for e in strong if e.building})
     if len(buildings) > 1:
         reason = f"evidence for several buildings: {', '.join(buildings)}"
@@ -62,7 +78,8 @@ def _choose_dossier(
     candidates = sorted((e for e in strong if e.dossier), key=lambda e: -e.score)
     if candidates:
         top = candidates[0]
-        rivals = {e.dossier for e in candidates if e.score == top.score}
+        rivals = _best_supported({e.dossier for e in candidates if e.score == top.score}, candidates)
+        top = next(e for e in candidates if e.dossier in rivals)
         if len(rivals) > 1:
             reason = f"several dossiers equally likely: {', '.join(sorted(d for d in rivals if d))}"
             return RoutingDecision("needs_review", building, None, 0.0, evidence, version, reason)
@@ -76,6 +93,17 @@ def _choose_dossier(
     return RoutingDecision(
         "needs_review", building, None, 0.0, evidence, version, reason, waiting_for=waiting
     )
+
+
+def _best_supported(rivals: set[str | None], candidates: list[Evidence]) -> set[str | None]:
+    """Of dossiers tied at the top score, those backed by the most pieces of strong evidence.
+
+    Only one building is in play here; a reply whose References reach two dossiers goes where most
+    of the conversation is. Still tied: several dossiers, and the message goes to review.
+    """
+    support = Counter(e.dossier for e in candidates if e.dossier in rivals)
+    most = max(support.values())
+    return {dossier for dossier, count in support.items() if count == most}
 
 
 def _assign(

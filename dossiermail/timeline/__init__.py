@@ -3,10 +3,17 @@
 Reads the store; returns frozen dataclasses that ``dossiermail.publish`` renders.
 """
 
-from dossiermail.timeline.build import build_timeline, building_overview, building_slugs
+from dossiermail.timeline.build import (
+    build_timeline,
+    building_overview,
+    building_slugs,
+    building_timelines,
+    dossier_heads,
+)
 from dossiermail.timeline.labels import ROLE_LABELS, STATUS_LABELS, role_label, status_label
 from dossiermail.timeline.model import (
     BuildingOverview,
+    DossierHead,
     DossierSummary,
     Timeline,
     TimelineAttachment,
@@ -18,6 +25,7 @@ __all__ = [
     "ROLE_LABELS",
     "STATUS_LABELS",
     "BuildingOverview",
+    "DossierHead",
     "DossierSummary",
     "Timeline",
     "TimelineAttachment",
@@ -26,6 +34,8 @@ __all__ = [
     "build_timeline",
     "building_overview",
     "building_slugs",
+    "building_timelines",
+    "dossier_heads",
     "role_label",
     "status_label",
 ]

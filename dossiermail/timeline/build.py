@@ -6,7 +6,7 @@ it there. Each function runs a fixed number of queries, whatever the number of d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, and_, distinct, func, select
@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, selectinload
 from dossiermail.store.models import (
     BuildingRow,
     ContactRow,
+    CorrectionRow,
     DecisionRow,
+    DossierLotRow,
     DossierRow,
     ParsedRow,
     RawMessage,
@@ -24,6 +26,7 @@ from dossiermail.store.repo import sender_local_date
 from dossiermail.timeline.labels import UNKNOWN_SENDER, role_label
 from dossiermail.timeline.model import (
     BuildingOverview,
+    DossierHead,
     DossierSummary,
     Timeline,
     TimelineAttachment,
@@ -58,9 +61,107 @@ def build_timeline(session: Session, dossier_id: int) -> Timeline:
     if found is None:
         raise TimelineLookupError(f"unknown dossier id {dossier_id}")
     dossier, building = found
-    rows = _dossier_messages(session, dossier_id)
-    contacts = _contacts_by_email(session, (parsed.from_email for parsed, _ in rows))
-    entries = [_entry(parsed, received_at, contacts) for parsed, received_at in rows]
+    rows = _dossier_messages(session, (dossier_id,))
+    contacts = _contacts_by_email(session, (parsed.from_email for parsed, _, _, _ in rows))
+    lots = _admin_lots(session, (dossier_id,))
+    return _timeline(building, dossier, [_entry(row, contacts) for row in rows], lots.get(dossier_id, ()))
+
+
+def building_timelines(
+    session: Session, slug: str, dossier_ids: Collection[int] | None = None
+) -> tuple[Timeline, ...]:
+    """Every dossier of the building (or only ``dossier_ids``) with its messages, by reference.
+
+    Four queries in all, whatever the number of dossiers.
+    """
+    building = _building(session, slug)
+    query = select(DossierRow).where(DossierRow.building_id == building.id)
+    if dossier_ids is not None:
+        if not dossier_ids:
+            return ()
+        query = query.where(DossierRow.id.in_(list(dossier_ids)))
+    dossiers = list(session.scalars(query.order_by(DossierRow.reference)))
+    ids = [dossier.id for dossier in dossiers]
+    rows = _dossier_messages(session, ids)
+    contacts = _contacts_by_email(session, (parsed.from_email for parsed, _, _, _ in rows))
+    lots = _admin_lots(session, ids)
+    entries: dict[int, list[TimelineEntry]] = {dossier_id: [] for dossier_id in ids}
+    for row in rows:
+        entries[row[2]].append(_entry(row, contacts))
+    return tuple(
+        _timeline(building, dossier, entries[dossier.id], lots.get(dossier.id, ())) for dossier in dossiers
+    )
+
+
+def dossier_heads(session: Session, slug: str) -> tuple[DossierHead, ...]:
+    """Every dossier of the building without its mail, by reference: two queries, no message read.
+
+    One aggregate query gives each dossier's row and, per dossier, the count, sum and maximum of its
+    current decisions' ids, their latest time and its latest correction; a second its admin lots.
+    """
+    building = _building(session, slug)
+    in_building = select(DossierRow.id).where(DossierRow.building_id == building.id)
+    decisions = (
+        select(
+            DecisionRow.dossier_id.label("dossier_id"),
+            func.count(DecisionRow.id).label("count"),
+            func.sum(DecisionRow.id).label("total"),
+            func.max(DecisionRow.id).label("latest"),
+            func.max(DecisionRow.decided_at).label("decided"),
+        )
+        .where(current_assignment(), DecisionRow.dossier_id.in_(in_building))
+        .group_by(DecisionRow.dossier_id)
+        .subquery()
+    )
+    corrections = (
+        select(CorrectionRow.dossier_id.label("dossier_id"), func.max(CorrectionRow.id).label("latest"))
+        .where(CorrectionRow.dossier_id.in_(in_building))
+        .group_by(CorrectionRow.dossier_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            DossierRow.id,
+            DossierRow.reference,
+            DossierRow.title,
+            DossierRow.status,
+            DossierRow.category,
+            decisions.c.count,
+            decisions.c.total,
+            decisions.c.latest,
+            decisions.c.decided,
+            corrections.c.latest,
+        )
+        .outerjoin(decisions, decisions.c.dossier_id == DossierRow.id)
+        .outerjoin(corrections, corrections.c.dossier_id == DossierRow.id)
+        .where(DossierRow.building_id == building.id)
+        .order_by(DossierRow.reference, DossierRow.id)
+    ).all()
+    lots = _admin_lots(session, [row[0] for row in rows])
+    return tuple(
+        DossierHead(
+            dossier_id=row[0],
+            reference=row[1],
+            title=row[2],
+            status=row[3],
+            category=row[4],
+            lots=lots.get(row[0], ()),
+            source=repr((*row, lots.get(row[0], ()))),
+        )
+        for row in rows
+    )
+
+
+def _building(session: Session, slug: str) -> BuildingRow:
+    building = session.scalars(select(BuildingRow).where(BuildingRow.slug == slug)).one_or_none()
+    if building is None:
+        raise TimelineLookupError(f"unknown building {slug!r}")
+    return building
+
+
+def _timeline(
+    building: BuildingRow, dossier: DossierRow, entries: list[TimelineEntry], lots: tuple[int, ...]
+) -> Timeline:
     entries.sort(key=_chronological)
     return Timeline(
         building_slug=building.slug,
@@ -71,7 +172,22 @@ def build_timeline(session: Session, dossier_id: int) -> Timeline:
         status=dossier.status,
         category=dossier.category,
         entries=tuple(entries),
+        lots=lots,
     )
+
+
+def _admin_lots(session: Session, dossier_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
+    ids = list(dossier_ids)
+    found: dict[int, list[int]] = {}
+    if ids:
+        rows = session.execute(
+            select(DossierLotRow.dossier_id, DossierLotRow.lot)
+            .where(DossierLotRow.dossier_id.in_(ids))
+            .order_by(DossierLotRow.lot)
+        )
+        for dossier_id, lot in rows:
+            found.setdefault(dossier_id, []).append(lot)
+    return {dossier_id: tuple(lots) for dossier_id, lots in found.items()}
 
 
 def building_overview(session: Session, slug: str) -> BuildingOverview:
@@ -112,17 +228,24 @@ def building_overview(session: Session, slug: str) -> BuildingOverview:
     return BuildingOverview(building.slug, building.name, building.address, tuple(summaries))
 
 
-def _dossier_messages(session: Session, dossier_id: int) -> list[tuple[ParsedRow, datetime]]:
+MessageRow = tuple[ParsedRow, datetime, int, str]
+"""A message of a dossier: parsed row, reception time, dossier id, decision visibility."""
+
+
+def _dossier_messages(session: Session, dossier_ids: Iterable[int]) -> list[MessageRow]:
+    ids = list(dossier_ids)
+    if not ids:
+        return []
     rows = session.execute(
-        select(ParsedRow, RawMessage.received_at)
+        select(ParsedRow, RawMessage.received_at, DecisionRow.dossier_id, DecisionRow.visibility)
         .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
         .join(RawMessage, RawMessage.key == ParsedRow.message_key)
-        .where(current_assignment(), DecisionRow.dossier_id == dossier_id)
+        .where(current_assignment(), DecisionRow.dossier_id.in_(ids))
         .options(selectinload(ParsedRow.attachments))
     ).all()
-    unique: dict[str, tuple[ParsedRow, datetime]] = {}
-    for parsed, received_at in rows:
-        unique.setdefault(parsed.message_key, (parsed, received_at))
+    unique: dict[str, MessageRow] = {}
+    for parsed, received_at, dossier_id, visibility in rows:
+        unique.setdefault(parsed.message_key, (parsed, received_at, dossier_id or 0, visibility))
     return list(unique.values())
 
 
@@ -134,7 +257,8 @@ def _contacts_by_email(session: Session, emails: Iterable[str | None]) -> dict[s
     return {contact.email.lower(): contact for contact in contacts}
 
 
-def _entry(parsed: ParsedRow, received_at: datetime, contacts: dict[str, ContactRow]) -> TimelineEntry:
+def _entry(row: MessageRow, contacts: dict[str, ContactRow]) -> TimelineEntry:
+    parsed, received_at, _, visibility = row
     contact = contacts.get(parsed.from_email.lower()) if parsed.from_email else None
     return TimelineEntry(
         message_key=parsed.message_key,
@@ -146,10 +270,23 @@ def _entry(parsed: ParsedRow, received_at: datetime, contacts: dict[str, Contact
         quoted_text=parsed.quoted_text,
         signature=parsed.signature,
         attachments=tuple(
-            TimelineAttachment(row.filename, row.content_type, row.size) for row in parsed.attachments
+            TimelineAttachment(a.filename, a.content_type, a.size, a.position, a.content_id, a.inline)
+            for a in parsed.attachments
         ),
         received_at=received_at,
+        visibility=visibility,
+        participants=_participants(parsed),
+        html=parsed.html,
     )
+
+
+def _participants(parsed: ParsedRow) -> tuple[str, ...]:
+    """The lower-cased From, To and Cc addresses of a message, each once."""
+    found = [parsed.from_email or ""]
+    for pair in (*(parsed.to or ()), *(parsed.cc or ())):
+        if isinstance(pair, list | tuple) and len(pair) >= 2 and isinstance(pair[1], str):
+            found.append(pair[1])
+    return tuple(dict.fromkeys(email.lower() for email in found if email))
 
 
 def sender_name(from_name: str, contact: ContactRow | None) -> str:

@@ -20,6 +20,9 @@ class TimelineAttachment:
     filename: str
     content_type: str
     size: int
+    position: int = 0
+    content_id: str | None = None
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ class TimelineEntry:
 
     ``date`` is the sender's ``Date`` rebuilt with the sender's own offset, or ``None`` when the
     header was missing or unreadable; ``received_at`` (UTC) is when we got the message, and stands
-    in for the date when ordering and displaying such a message.
+    in for the date when ordering and displaying such a message. ``visibility`` is the routing
+    decision's (``internal`` never leaves the syndic audience); ``participants`` are the lower-cased
+    From/To/Cc addresses; ``html`` is the HTML body as received, if any.
     """
 
     message_key: str
@@ -41,6 +46,9 @@ class TimelineEntry:
     signature: str
     attachments: tuple[TimelineAttachment, ...]
     received_at: datetime | None = None
+    visibility: str = "public"
+    participants: tuple[str, ...] = ()
+    html: str | None = None
 
     @property
     def when(self) -> datetime | None:
@@ -50,7 +58,7 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class Timeline:
-    """A dossier and its messages in chronological order."""
+    """A dossier and its messages in chronological order; ``lots`` are those an admin tied to it."""
 
     building_slug: str
     building_name: str
@@ -60,6 +68,7 @@ class Timeline:
     status: str
     category: str | None
     entries: tuple[TimelineEntry, ...]
+    lots: tuple[int, ...] = ()
 
     @property
     def last_activity(self) -> datetime | None:
@@ -93,3 +102,21 @@ class BuildingOverview:
     name: str
     address: str
     dossiers: tuple[DossierSummary, ...]
+
+
+@dataclass(frozen=True)
+class DossierHead:
+    """A dossier without its mail: what its row says, and ``source``, a cheap fingerprint of its mail.
+
+    ``source`` changes whenever the dossier's current decisions (count, sum and latest of their ids,
+    latest decision time), its corrections, its row or its admin lots change: publishing compares it
+    with the last publication's before loading any message.
+    """
+
+    dossier_id: int
+    reference: str
+    title: str
+    status: str
+    category: str | None
+    lots: tuple[int, ...]
+    source: str

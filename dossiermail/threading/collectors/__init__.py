@@ -14,6 +14,8 @@ from dossiermail.threading.collectors import (
     explicit_address,
     fuzzy_subject,
     import_building,
+    participant_window,
+    quoted_header,
     shared_references,
     subject_reference,
     thread_headers,
@@ -28,7 +30,9 @@ COLLECTORS: dict[str, Collector] = {
     thread_headers.NAME: thread_headers.collect,
     address_book.NAME: address_book.collect,
     fuzzy_subject.NAME: fuzzy_subject.collect,
+    participant_window.NAME: participant_window.collect,
     shared_references.NAME: shared_references.collect,
+    quoted_header.NAME: quoted_header.collect,
 }
 """Collectors an admin can order in ``routing.yaml``; ``import_building`` always runs first."""
 

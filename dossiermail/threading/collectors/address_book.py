@@ -1,6 +1,7 @@
 """Collector: senders and recipients found in the address book (``contacts.yaml``) restrict buildings.
 
-A contact tied to exactly one building is moderate building evidence (never a dossier). A contact of
+A contact tied to exactly one building is moderate building evidence (never a dossier), scored
+``address_book_score`` from routing.yaml. A contact of
 several buildings names none of them: it is recorded at score 0 so ``explain`` shows it. Gestionnaires
 are left out: they write about every building they manage, their address says nothing of which one.
 """
@@ -13,7 +14,6 @@ from dossiermail.threading.context import RoutingContext
 
 NAME = "address_book"
 RULE = "contacts.yaml"
-SINGLE_BUILDING_SCORE = 0.6
 
 
 def participant_addresses(message: ParsedMessage) -> tuple[str, ...]:
@@ -23,12 +23,12 @@ def participant_addresses(message: ParsedMessage) -> tuple[str, ...]:
     return tuple(dict.fromkeys(a.lower() for a in found))
 
 
-def _evidence(contact: Contact, sender: bool) -> Evidence:
+def _evidence(contact: Contact, sender: bool, score: float) -> Evidence:
     side = "sender" if sender else "recipient"
     who = f"{side} {contact.email} ({contact.role})"
     if len(contact.buildings) == 1:
         (building,) = contact.buildings
-        return Evidence(NAME, building, None, SINGLE_BUILDING_SCORE, RULE, f"{who} of {building} only")
+        return Evidence(NAME, building, None, score, RULE, f"{who} of {building} only")
     known = ", ".join(contact.buildings) or "no building"
     return Evidence(NAME, None, None, 0.0, RULE, f"{who} of {known}: names no single building")
 
@@ -45,7 +45,8 @@ def _contacts(message: ParsedMessage, context: RoutingContext) -> list[tuple[Con
 
 def collect(message: ParsedMessage, context: RoutingContext) -> tuple[Evidence, ...]:
     """One piece of evidence per participant who is a (non-gestionnaire) contact."""
-    return tuple(_evidence(contact, sender) for contact, sender in _contacts(message, context))
+    score = context.rules.routing.thresholds.address_book_score
+    return tuple(_evidence(contact, sender, score) for contact, sender in _contacts(message, context))
 
 
 def contact_buildings(message: ParsedMessage, context: RoutingContext) -> frozenset[str]:

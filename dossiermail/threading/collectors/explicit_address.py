@@ -2,7 +2,9 @@
 
 Building addresses come from ``buildings.yaml`` ``addresses``; with ``dossier_address:
 dossiers@domain``, ``dossiers+<slug>@domain`` is that building's address and
-``dossiers+<slug>+<reference>@domain`` a per-dossier alias (case-insensitive).
+``dossiers+<slug>+<reference>@domain`` a per-dossier alias (case-insensitive); either may end in
+``+<internal_alias>`` (routing.yaml ``visibility``), which marks the message internal and is
+otherwise ignored here.
 """
 
 from __future__ import annotations
@@ -37,8 +39,19 @@ def plus_address(address: str, rules: Rules) -> tuple[str, str | None] | None:
     if domain != base_domain or not local.startswith(base_local + "+"):
         return None
     detail = local[len(base_local) + 1 :]
+    alias = "+" + rules.routing.visibility.internal_alias.lower()
+    if rules.routing.visibility.internal_alias and detail.endswith(alias):
+        detail = detail[: -len(alias)]
     slug, _, reference = detail.partition("+")
     return slug, (reference.upper() or None)
+
+
+def is_internal_alias(address: str, rules: Rules) -> bool:
+    """``dossiers+<slug>[+<ref>]+<internal_alias>@domain``: mail meant for the syndic only."""
+    alias = rules.routing.visibility.internal_alias.lower()
+    if not alias or plus_address(address, rules) is None:
+        return False
+    return address.lower().partition("@")[0].endswith("+" + alias)
 
 
 def building_for_address(address: str, rules: Rules) -> str | None:

@@ -2,6 +2,11 @@
 
 The direct parent (In-Reply-To) weighs a little more than older References. A parent not yet in the
 store leaves the message waiting; it is re-routed ("healed") when that parent arrives.
+
+A parent that lost its own thread headers was filed alone in a new dossier "à qualifier"
+(confidence 0.5, ``--auto-dossiers``); when an older referenced message sits in another dossier, the
+parent counts less (``WEAK_PARENT_SCORE``) so the reply follows the conversation rather than the
+stray: one lost header then misfiles one message, not its whole sub-thread.
 """
 
 from __future__ import annotations
@@ -12,13 +17,23 @@ from dossiermail.threading.context import RoutedParent, RoutingContext
 NAME = "thread_headers"
 PARENT_SCORE = 0.9
 ANCESTOR_SCORE = 0.85
+WEAK_PARENT_SCORE = 0.7
+FRESH_CONFIDENCE = 0.5
+"""Decision confidence of a message filed alone in a new dossier "à qualifier"."""
 
 
-def _evidence(parent: RoutedParent, direct: bool) -> Evidence:
+def is_fresh(parent: RoutedParent) -> bool:
+    """The message was only filed into a new dossier "à qualifier" because nothing else matched."""
+    return parent.confidence <= FRESH_CONFIDENCE
+
+
+def _evidence(parent: RoutedParent, direct: bool, stray: bool = False) -> Evidence:
     header = "In-Reply-To" if direct else "References"
     if parent.outcome == "assigned" and parent.dossier:
-        score = PARENT_SCORE if direct else ANCESTOR_SCORE
+        score = (WEAK_PARENT_SCORE if stray else PARENT_SCORE) if direct else ANCESTOR_SCORE
         detail = f"replies to <{parent.message_id}>"
+        if stray:
+            detail += " (filed alone in a new dossier; older messages of the thread are elsewhere)"
         return Evidence(NAME, parent.building, parent.dossier, score, header, detail)
     detail = f"<{parent.message_id}> is {parent.outcome}"
     return Evidence(NAME, None, None, 0.0, header, detail)
@@ -37,7 +52,10 @@ def collect(message: ParsedMessage, context: RoutingContext) -> tuple[Evidence, 
         return ()
     direct = set(message.in_reply_to)
     parents = context.index.parents(ids)
-    evidence = [_evidence(p, p.message_id in direct) for p in parents]
+    elsewhere = {p.dossier for p in parents if p.message_id not in direct and p.outcome == "assigned"}
+    evidence = [
+        _evidence(p, p.message_id in direct, is_fresh(p) and bool(elsewhere - {p.dossier})) for p in parents
+    ]
     missing = [i for i in ids if i not in {p.message_id for p in parents}]
     if missing:
         detail = f"{len(missing)} referenced message(s) not received yet, e.g. <{missing[0]}>"

@@ -1,0 +1,212 @@
+"""Worker scaling: throughput of ``dossiermail worker`` with 1 and with 2 processes, PostgreSQL + Redis.
+
+For each run a fresh PostgreSQL database and a fresh Redis queue prefix get the same generated mbox
+(conversations of ten French mails to a building address, each conversation from its own
+co-owner: route steps sharing a sender, a thread or a subject block wait for each other, see
+``dossiermail.jobs.routelocks``) through ``dossiermail import`` with the
+broker set, which only stores the raw bytes and queues one parse step a message. Then
+``dossiermail worker --processes N`` drains the queue (parse → route → republish of the dossier);
+the time is measured in the store, from the first step claimed to the last step finished (start-up
+excluded). The ratio is the 2-process rate over the 1-process rate; the target is ≥ 1.6×.
+
+Run with ``python -m bench.worker_scaling [--messages N] [--write-docs]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import psycopg
+
+from bench.perfdoc import verdict, write_section
+from bench.smtp_acceptance import REDIS, forget_queues, fresh_database
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 1.6
+THREADS = 4
+CONVERSATION = 10
+START = datetime(2026, 1, 5, 8, tzinfo=UTC)
+TOPICS = ("Fuite en cave", "Ascenseur en panne", "Devis ravalement", "Portail du parking", "Interphone")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One worker configuration draining the same work."""
+
+    processes: int
+    messages: int
+    steps: int
+    failed: int
+    seconds: float
+    step_ms: dict[str, float]
+
+    @property
+    def rate(self) -> float:
+        """Messages through the whole pipeline per second."""
+        return self.messages / self.seconds
+
+
+def write_mbox(path: Path, messages: int) -> None:
+    """Conversations of ``CONVERSATION`` mails (a question, then replies) to the Mimosas, one
+    co-owner per conversation."""
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(messages):
+            thread, position = divmod(number, CONVERSATION)
+            subject = f"{TOPICS[thread % len(TOPICS)]} n° {thread}"
+            date = START + timedelta(minutes=number * 7)
+            header = f"In-Reply-To: <bench-{thread}-0@exemple.fr>\n" if position else ""
+            sender = f"coproprietaire.{thread}@exemple.fr"
+            out.write(
+                f"From {sender} {date.strftime('%a %b %d %H:%M:%S %Y')}\n"
+                f"From: Copropriétaire {thread} <{sender}>\nTo: mimosas@cabinet-azur.example.fr\n"
+                f"Subject: {'RE: ' if position else ''}{subject}\nDate: {format_datetime(date)}\n"
+                f"Message-ID: <bench-{thread}-{position}@exemple.fr>\n{header}"
+                "Content-Type: text/plain; charset=utf-8\n\n"
+                f"Bonjour,\nPoint {position} sur « {subject} » : l'entreprise repasse demain.\n"
+                f"Cordialement,\nCopropriétaire {thread}\n\n"
+            )
+
+
+def environment(url: str, prefix: str, site: Path) -> dict[str, str]:
+    """The commands' environment: this run's database, broker prefix and site."""
+    return {
+        **os.environ,
+        "DOSSIERMAIL_DB": url,
+        "DOSSIERMAIL_BROKER": REDIS,
+        "DOSSIERMAIL_QUEUE_PREFIX": prefix,
+        "DOSSIERMAIL_SITE": str(site),
+    }
+
+
+def pending(url: str) -> tuple[int, int, int]:
+    """(steps not finished, steps in all, dead-lettered steps)."""
+    with psycopg.connect(url.replace("+psycopg", "")) as connection:
+        row = connection.execute(
+            b"SELECT count(*) FILTER (WHERE state NOT IN ('done', 'failed')), count(*),"
+            b" count(*) FILTER (WHERE state = 'failed') FROM job_steps"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def step_times(url: str) -> dict[str, float]:
+    """Mean milliseconds from claim to finish, per step kind (``parse``, ``route``, ``publish``)."""
+    with psycopg.connect(url.replace("+psycopg", "")) as connection:
+        rows = connection.execute(
+            b"SELECT step, avg(EXTRACT(EPOCH FROM finished_at - claimed_at)) * 1000 FROM job_steps"
+            b" WHERE state = 'done' GROUP BY step"
+        ).fetchall()
+    return {str(step): float(ms) for step, ms in rows}
+
+
+def span(url: str) -> float:
+    """Seconds from the first step claimed to the last step finished."""
+    with psycopg.connect(url.replace("+psycopg", "")) as connection:
+        row = connection.execute(
+            b"SELECT EXTRACT(EPOCH FROM max(finished_at) - min(claimed_at)) FROM job_steps"
+        ).fetchone()
+    assert row is not None and row[0] is not None
+    return float(row[0])
+
+
+@contextmanager
+def worker(processes: int, env: dict[str, str]) -> Iterator[None]:
+    """``dossiermail worker`` running with ``processes`` processes, stopped with SIGTERM at the end."""
+    command = [sys.executable, "-m", "dossiermail", "worker", "--processes", str(processes)]
+    with tempfile.TemporaryFile() as log:
+        child = subprocess.Popen(
+            [*command, "--threads", str(THREADS), "--no-sweeper"], cwd=ROOT, env=env, stderr=log
+        )
+        try:
+            yield
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def drain(url: str, timeout: float = 900) -> None:
+    """Wait until every step is finished (done or dead-lettered)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left, total, _ = pending(url)
+        if total and not left:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"steps still pending after {timeout:.0f}s")
+
+
+def run_once(mbox: Path, messages: int, processes: int) -> Run:
+    """Import (store and queue only), then drain the queue with ``processes`` worker processes."""
+    prefix = f"bench_workers_{secrets.token_hex(4)}"
+    with fresh_database() as url, tempfile.TemporaryDirectory() as tmp:
+        env = environment(url, prefix, Path(tmp) / "site")
+        try:
+            imported = subprocess.run(
+                [sys.executable, "-m", "dossiermail", "import", str(mbox), "--auto-dossiers", "--json"],
+                cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if imported.returncode != 0:
+                raise RuntimeError(f"import failed: {imported.stderr[-2000:]}")
+            with worker(processes, env):
+                drain(url)
+            _, steps, failed = pending(url)
+            return Run(processes, messages, steps, failed, span(url), step_times(url))
+        finally:
+            forget_queues(prefix)
+
+
+def table(runs: list[Run]) -> str:
+    """The figures as a Markdown table, with the target."""
+    one, two = runs
+    ratio = two.rate / one.rate
+    lines = [
+        f"{one.messages} messages (conversations of {CONVERSATION}), PostgreSQL + Redis, "
+        f"{THREADS} threads a process; time from the first step claimed to the last finished.",
+        "",
+        "| processes | steps | dead-lettered | seconds | msg/s | mean ms a step (parse / route / publish) |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in runs:
+        means = " / ".join(f"{r.step_ms.get(step, 0):.0f}" for step in ("parse", "route", "publish"))
+        lines.append(f"| {r.processes} | {r.steps} | {r.failed} | {r.seconds:.1f} | {r.rate:.1f} | {means} |")
+    lines += ["", f"Scaling 1 → 2 processes: {ratio:.2f}× (target ≥ {TARGET}×: {verdict(ratio >= TARGET)})."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Measure, print, and optionally record in docs/performance.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        mbox = Path(tmp) / "conversations.mbox"
+        write_mbox(mbox, args.messages)
+        runs = [run_once(mbox, args.messages, processes) for processes in (1, 2)]
+    text = table(runs)
+    print(text)
+    if args.write_docs:
+        stamp = time.strftime("%Y-%m-%d")
+        title = f"## Worker scaling ({stamp}, `python -m bench.worker_scaling`)"
+        write_section("worker_scaling", f"{title}\n\n{text}")
+
+
+if __name__ == "__main__":
+    main()

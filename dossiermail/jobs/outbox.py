@@ -1,0 +1,310 @@
+"""The ``job_steps`` outbox: requesting, claiming, finishing, failing and sweeping pipeline steps.
+
+Pure store operations (no broker): the database is the source of truth and the broker only carries
+step ids. A step is claimed with a conditional update (``pending`` → ``running``, with a lease), and
+marked done in the same transaction as its work, only while the claim is still ours: a step
+re-claimed after its lease expired can never be committed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dossiermail.jobs.settings import JobSettings
+from dossiermail.store.models import JobStep, RawMessage, utcnow
+
+STEPS = ("parse", "route", "publish")
+CLOCK_SLACK = timedelta(seconds=1)
+SWEEP_BATCH = 500
+
+
+class LeaseLostError(Exception):
+    """Our claim on a step was taken over (lease expired): the work must not be committed."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A step this worker holds until ``lease_until``."""
+
+    id: int
+    step: str
+    subject: str
+    attempts: int
+    worker: str
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
+class Send:
+    """A step to put on the broker once the transaction that requested it has committed."""
+
+    step: str
+    id: int
+    delay: float = 0.0
+
+
+def publish_subject(building: str, dossier: str) -> str:
+    """The subject of a publish step: ``building/dossier``."""
+    return f"{building}/{dossier}"
+
+
+def request_step(session: Session, step: str, subject: str) -> Send | None:
+    """Ask for ``step`` on ``subject``; the step to send, or None when one is already on its way.
+
+    A finished or dead-lettered step is revived; a running one is marked to run once more after.
+    """
+    row = _find(session, step, subject)
+    if row is None:
+        row = _insert(session, step, subject)
+        if row is not None:
+            return Send(step, row.id)
+        row = _find(session, step, subject)
+        if row is None:  # pragma: no cover - inserted by someone else then deleted
+            return None
+    now = utcnow()
+    if row.state in {"done", "failed"}:
+        _reset(row, now)
+        return Send(step, row.id)
+    if row.state == "running":
+        row.requested_at = now  # ``finish`` puts it back to pending: the run may predate the change
+        return None
+    return Send(step, row.id) if row.enqueued_at is None else None
+
+
+def add_step(session: Session, step: str, subject: str) -> None:
+    """Add the first step of a message just accepted in this transaction (no look-up: it cannot
+    exist yet); the commit makes it visible to ``unsent`` and the forwarder or the sweeper sends it."""
+    now = utcnow()
+    session.add(
+        JobStep(
+            step=step,
+            subject=subject,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            requested_at=now,
+        )
+    )
+
+
+def _find(session: Session, step: str, subject: str) -> JobStep | None:
+    return session.scalar(select(JobStep).where(JobStep.step == step, JobStep.subject == subject))
+
+
+def _insert(session: Session, step: str, subject: str) -> JobStep | None:
+    """Insert a new pending step; None when a concurrent transaction inserted it first."""
+    now = utcnow()
+    row = JobStep(
+        step=step,
+        subject=subject,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        requested_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def _reset(row: JobStep, now: datetime) -> None:
+    row.state, row.attempts, row.last_error = "pending", 0, None
+    row.next_attempt_at, row.requested_at, row.enqueued_at = now, now, None
+    row.claimed_by = row.claimed_at = row.lease_until = row.finished_at = None
+
+
+def claim(session: Session, step_id: int, worker: str, settings: JobSettings) -> Claim | None:
+    """Take a pending, due step for ``worker``; None when it is done, running elsewhere or not due."""
+    now = utcnow()
+    taken = session.execute(
+        update(JobStep)
+        .where(
+            JobStep.id == step_id, JobStep.state == "pending", JobStep.next_attempt_at <= now + CLOCK_SLACK
+        )
+        .values(
+            state="running",
+            attempts=JobStep.attempts + 1,
+            claimed_by=worker,
+            claimed_at=now,
+            lease_until=now + timedelta(seconds=settings.lease),
+        )
+    )
+    if getattr(taken, "rowcount", 0) != 1:
+        return None
+    row = session.get(JobStep, step_id, populate_existing=True)
+    assert row is not None
+    return Claim(row.id, row.step, row.subject, row.attempts, worker, now)
+
+
+def _ours(held: Claim) -> object:
+    return (
+        (JobStep.id == held.id)
+        & (JobStep.state == "running")
+        & (JobStep.claimed_by == held.worker)
+        & (JobStep.claimed_at == held.claimed_at)
+    )
+
+
+def finish(session: Session, held: Claim) -> Send | None:
+    """Mark the step done in the work's transaction; raises ``LeaseLostError`` when it is no longer ours.
+
+    A step requested again while it ran goes back to pending (returned, to be sent again).
+    """
+    row = session.scalar(select(JobStep).where(_ours(held)).with_for_update())  # type: ignore[arg-type]
+    if row is None:
+        raise LeaseLostError(f"step {held.id} ({held.step} {held.subject}) was taken over")
+    now = utcnow()
+    if row.requested_at > held.claimed_at:
+        _reset(row, now)
+        return Send(row.step, row.id)
+    row.state, row.finished_at, row.last_error = "done", now, None
+    row.claimed_by = row.lease_until = None
+    return None
+
+
+def fail(session: Session, held: Claim, error: str, settings: JobSettings) -> Send | None:
+    """Record a failed attempt: back to pending after a backoff (returned), or dead-lettered."""
+    row = session.scalar(select(JobStep).where(_ours(held)).with_for_update())  # type: ignore[arg-type]
+    if row is None:
+        return None
+    now = utcnow()
+    row.last_error = error[:2000]
+    row.claimed_by = row.lease_until = None
+    if row.attempts >= settings.max_attempts:
+        row.state, row.finished_at = "failed", now
+        return None
+    delay = settings.backoff(row.attempts)
+    row.state, row.next_attempt_at, row.enqueued_at = "pending", now + timedelta(seconds=delay), now
+    return Send(row.step, row.id, delay)
+
+
+def mark_sent(session: Session, ids: list[int]) -> None:
+    """Remember when these steps were handed to the broker (the sweeper re-sends lost ones)."""
+    if ids:
+        session.execute(update(JobStep).where(JobStep.id.in_(ids)).values(enqueued_at=utcnow()))
+
+
+def unsent(session: Session, ids: list[int] | None = None) -> list[Send]:
+    """Pending steps never handed to the broker (optionally among ``ids``), oldest first."""
+    query = select(JobStep.step, JobStep.id).where(JobStep.state == "pending", JobStep.enqueued_at.is_(None))
+    if ids is not None:
+        query = query.where(JobStep.id.in_(ids))
+    return [Send(step, step_id) for step, step_id in session.execute(query.order_by(JobStep.id))]
+
+
+@dataclass
+class SweepCounts:
+    """What one sweep found."""
+
+    expired: int = 0
+    lost: int = 0
+    adopted: int = 0
+    dead: int = 0
+
+
+def expire_leases(session: Session, settings: JobSettings, counts: SweepCounts) -> list[Send]:
+    """Steps whose worker stopped answering (lease over): pending again, or dead after the last try."""
+    now = utcnow()
+    rows = session.scalars(
+        select(JobStep)
+        .where(JobStep.state == "running", JobStep.lease_until < now)
+        .limit(SWEEP_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    sends: list[Send] = []
+    for row in rows:
+        row.last_error = f"lease expired: worker {row.claimed_by} stopped during the step"
+        row.claimed_by = row.lease_until = None
+        if row.attempts >= settings.max_attempts:
+            row.state, row.finished_at = "failed", now
+            counts.dead += 1
+            continue
+        row.state, row.next_attempt_at, row.enqueued_at = "pending", now, now
+        sends.append(Send(row.step, row.id))
+        counts.expired += 1
+    return sends
+
+
+def lost_steps(session: Session, settings: JobSettings, counts: SweepCounts) -> list[Send]:
+    """Due pending steps never sent, or sent longer than the ack timeout ago: re-sent now."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=settings.ack_timeout)
+    rows = session.scalars(
+        select(JobStep)
+        .where(JobStep.state == "pending", JobStep.next_attempt_at <= now)
+        .where(
+            or_(
+                JobStep.enqueued_at.is_(None),
+                (JobStep.enqueued_at < cutoff) & (JobStep.next_attempt_at < cutoff),
+            )
+        )
+        .order_by(JobStep.id)
+        .limit(SWEEP_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.enqueued_at = now
+    counts.lost += len(rows)
+    return [Send(row.step, row.id) for row in rows]
+
+
+def adopt_messages(session: Session, grace: float, counts: SweepCounts) -> list[Send]:
+    """Raw messages waiting for parse or route with no step row (stored by an embedded process or
+    before a crash): give them one. ``grace`` seconds leave an in-process pipeline time to finish."""
+    cutoff = utcnow() - timedelta(seconds=grace)
+    sends: list[Send] = []
+    for state, step in (("accepted", "parse"), ("parsed", "route")):
+        has_step = exists().where(JobStep.step == step, JobStep.subject == RawMessage.key)
+        keys = session.scalars(
+            select(RawMessage.key)
+            .where(RawMessage.state == state, RawMessage.received_at <= cutoff, ~has_step)
+            .order_by(RawMessage.received_at)
+            .limit(SWEEP_BATCH)
+        ).all()
+        for key in keys:
+            send = request_step(session, step, key)
+            if send is not None:
+                sends.append(send)
+    counts.adopted += len(sends)
+    return sends
+
+
+def revive(session: Session, step_ids: list[int] | None) -> list[Send]:
+    """Dead-lettered steps (all when ``step_ids`` is None) back to pending with fresh attempts."""
+    query = select(JobStep).where(JobStep.state == "failed")
+    if step_ids is not None:
+        query = query.where(JobStep.id.in_(step_ids))
+    now = utcnow()
+    rows = session.scalars(query.order_by(JobStep.id)).all()
+    for row in rows:
+        _reset(row, now)
+    return [Send(row.step, row.id) for row in rows]
+
+
+def failed_steps(session: Session) -> list[JobStep]:
+    """The dead-letter list, oldest failure first."""
+    return list(
+        session.scalars(select(JobStep).where(JobStep.state == "failed").order_by(JobStep.finished_at))
+    )
+
+
+def step_counts(session: Session) -> dict[str, dict[str, int]]:
+    """How many steps per step name and state."""
+    counts: dict[str, dict[str, int]] = {}
+    rows = session.execute(
+        select(JobStep.step, JobStep.state, func.count()).group_by(JobStep.step, JobStep.state)
+    )
+    for step, state, count in rows:
+        counts.setdefault(step, {})[state] = int(count)
+    return counts

@@ -1,0 +1,206 @@
+"""Headers of the messages a reply quotes: who wrote them, when, and under which subject.
+
+A reply that lost In-Reply-To/References usually still quotes its parent with an attribution or a
+header block. This module reads them from the text, pure functions over ``str``:
+
+- Gmail/Apple attributions: ``Le lun. 3 nov. 2026 à 10:12, Nom <a@b> a écrit :``,
+  ``On Mon, Mar 8, 2010 at 2:10 PM, Name <a@b> wrote:``, ``Name <a@b> wrote:``;
+- Outlook header blocks, French and English: ``De : … Envoyé : … À : … Objet : …``,
+  ``From: … Sent: … To: … Subject: …`` (after ``-----Message d'origine-----`` /
+  ``-----Original Message-----`` or a line of underscores), with ``>`` quoting or not.
+
+Dates are read as written. A numeric offset (``+0100``) makes them exact (UTC); otherwise they are
+the writer's local time, returned naive, and the caller must allow for the time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from dossiermail.parse.subject import strip_accents
+
+MAX_HEADERS = 3
+"""Quoted headers kept per message: the first is the direct parent, the next ones older messages."""
+
+_QUOTE = re.compile(r"^[\s>|]*")
+_ATTRIBUTION = re.compile(
+    r"^(?:(?:le|on)\s+(?P<when>.*?),?\s+)?(?P<who>[^,]*?)\s*(?:a\s+écrit|ont\s+écrit|écrit|wrote)\s*:$",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"[\w.+'-]+(?:@|\s+at\s+)[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+_FIELD = re.compile(r"^\*?\s*(?P<name>[^:*]{1,20}?)\s*\*?\s*:\s*\*?\s*(?P<value>.*)$")
+_FROM = {"de", "from", "von"}
+_DATE = {"envoye", "sent", "date", "gesendet", "envoye le"}
+_SUBJECT = {"objet", "subject", "betreff"}
+_BLOCK_WINDOW = 7
+
+_MONTHS = {
+    "jan": 1, "janv": 1, "janvier": 1, "january": 1,
+    "feb": 2, "fev": 2, "fevr": 2, "fevrier": 2, "february": 2,
+    "mar": 3, "mars": 3, "march": 3,
+    "apr": 4, "avr": 4, "avril": 4, "april": 4,
+    "may": 5, "mai": 5,
+    "jun": 6, "juin": 6, "june": 6,
+    "jul": 7, "juil": 7, "juillet": 7, "july": 7,
+    "aug": 8, "aou": 8, "aout": 8, "august": 8,
+    "sep": 9, "sept": 9, "septembre": 9, "september": 9,
+    "oct": 10, "octobre": 10, "october": 10,
+    "nov": 11, "novembre": 11, "november": 11,
+    "dec": 12, "decembre": 12, "december": 12,
+}  # fmt: skip
+_ISO_DATE = re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b")
+_SLASH_DATE = re.compile(r"\b(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4})\b")
+_DAY_MONTH = re.compile(r"\b(?P<d>\d{1,2})(?:er)?\s+(?P<mon>[a-z]{3,9})\.?,?\s+(?P<y>\d{4})\b")
+_MONTH_DAY = re.compile(r"\b(?P<mon>[a-z]{3,9})\.?\s+(?P<d>\d{1,2}),?\s+(?P<y>\d{4})\b")
+_TIME = re.compile(r"\b(?P<h>\d{1,2})(?::|h)(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?", re.I)
+_OFFSET = re.compile(r"(?<![\d:])(?P<sign>[+-])(?P<hh>\d{2}):?(?P<mm>\d{2})\b")
+
+
+@dataclass(frozen=True)
+class QuotedHeader:
+    """What a reply says about a message it quotes."""
+
+    sender: str | None
+    """Lower-case address, when the attribution or block carries one."""
+    name: str
+    date: datetime | None
+    """UTC when the quote gave an offset, else naive local time of the writer."""
+    subject: str | None
+    line: str
+    """The line the header starts on, as written (for ``explain``)."""
+
+
+def _unquoted(line: str) -> str:
+    return _QUOTE.sub("", line).strip()
+
+
+def _address(text: str) -> str | None:
+    found = _EMAIL.search(text)
+    if found is None:
+        return None
+    return re.sub(r"\s+at\s+", "@", found.group(0), flags=re.IGNORECASE).lower().strip(".'")
+
+
+def _name(text: str) -> str:
+    name = _EMAIL.sub("", text)
+    name = re.sub(r"[<>\[\]\"()]|mailto:", " ", name, flags=re.IGNORECASE)
+    return " ".join(name.split()).strip(" ,;*")
+
+
+def _day_month_year(text: str, french: bool) -> tuple[int, int, int] | None:
+    if found := _ISO_DATE.search(text):
+        return int(found["y"]), int(found["m"]), int(found["d"])
+    if found := _DAY_MONTH.search(text):
+        month = _MONTHS.get(found["mon"].rstrip("."))
+        if month:
+            return int(found["y"]), month, int(found["d"])
+    if found := _MONTH_DAY.search(text):
+        month = _MONTHS.get(found["mon"].rstrip("."))
+        if month:
+            return int(found["y"]), month, int(found["d"])
+    if found := _SLASH_DATE.search(text):
+        first, second = int(found["a"]), int(found["b"])
+        day, month = (first, second) if french or first > 12 else (second, first)
+        return int(found["y"]), month, day
+    return None
+
+
+def _clock(text: str) -> tuple[int, int, int]:
+    found = _TIME.search(text)
+    if found is None:
+        return 0, 0, 0
+    hour, minute, second = int(found["h"]), int(found["mi"]), int(found["s"] or 0)
+    ampm = (found["ampm"] or "").lower().replace(".", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    if ampm == "am" and hour == 12:
+        hour = 0
+    return hour, minute, second
+
+
+def parse_quoted_date(text: str, french: bool = False) -> datetime | None:
+    """A date as a mail client writes it in a quote; UTC when it carries an offset, else naive."""
+    plain = strip_accents(text).lower()
+    ymd = _day_month_year(plain, french)
+    if ymd is None:
+        return None
+    try:
+        when = datetime(*ymd, *_clock(plain))
+    except ValueError:
+        return None
+    offset = _OFFSET.search(plain[plain.find(str(ymd[0])) :])
+    if offset is None:
+        return when
+    delta = timedelta(hours=int(offset["hh"]), minutes=int(offset["mm"]))
+    when -= delta if offset["sign"] == "+" else -delta
+    return when.replace(tzinfo=UTC)
+
+
+def _attribution(lines: list[str], index: int) -> tuple[QuotedHeader, int] | None:
+    """An attribution on this line, or wrapped over this line and the next."""
+    first = _unquoted(lines[index])
+    if not first:
+        return None
+    candidates = [(first, 1)]
+    if index + 1 < len(lines):
+        candidates.append((f"{first} {_unquoted(lines[index + 1])}", 2))
+    for text, used in candidates:
+        found = _ATTRIBUTION.match(text)
+        if found is None:
+            continue
+        when, who = found["when"] or "", found["who"]
+        date = parse_quoted_date(when, text.lower().startswith("le ")) if when else None
+        sender = _address(who) or _address(when)
+        if date is not None or sender is not None:
+            return QuotedHeader(sender, _name(who), date, None, first), used
+    return None
+
+
+def _field(line: str) -> tuple[str, str] | None:
+    found = _FIELD.match(_unquoted(line))
+    if found is None:
+        return None
+    return strip_accents(found["name"]).lower().strip(), found["value"].strip()
+
+
+def _header_block(lines: list[str], index: int) -> tuple[QuotedHeader, int] | None:
+    """``De : / From:`` followed within a few lines by a date and a subject or recipient field."""
+    start = _field(lines[index])
+    if start is None or start[0] not in _FROM or not start[1]:
+        return None
+    date: datetime | None = None
+    subject: str | None = None
+    seen = 0
+    end = min(len(lines), index + 1 + _BLOCK_WINDOW)
+    for offset in range(index + 1, end):
+        field = _field(lines[offset])
+        if field is None:
+            continue
+        name, value = field
+        seen += 1
+        if name in _DATE:
+            date = parse_quoted_date(value, name.startswith("envoy"))
+        elif name in _SUBJECT:
+            subject = value
+    if seen < 2:
+        return None
+    sender = start[1]
+    header = QuotedHeader(_address(sender), _name(sender), date, subject, _unquoted(lines[index]))
+    return header, end - index
+
+
+def quoted_headers(text: str, limit: int = MAX_HEADERS) -> tuple[QuotedHeader, ...]:
+    """The quoted headers in ``text``, first (most recent message) first, at most ``limit``."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    found: list[QuotedHeader] = []
+    index = 0
+    while index < len(lines) and len(found) < limit:
+        match = _attribution(lines, index) or _header_block(lines, index)
+        if match is None:
+            index += 1
+            continue
+        found.append(match[0])
+        index += match[1]
+    return tuple(found)
