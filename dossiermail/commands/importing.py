@@ -11,11 +11,14 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
 from dossiermail.commands.common import CliError, err, load_rules_or_fail, open_store_or_fail, out
 from dossiermail.commands.worker import job_queue_or_fail
@@ -79,6 +82,36 @@ def _check_slug(slug: str) -> None:
         raise CliError(f"--building {slug!r}: a slug is lower-case letters, digits and hyphens")
 
 
+class _AmountColumn(ProgressColumn):
+    """Bytes for the reading bar (``12.3/500.0 MB``), messages for the step bars (``200/2920 msg``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bytes = DownloadColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unit") == "bytes":
+            return self._bytes.render(task)
+        total = "?" if task.total is None else f"{task.total:.0f}"
+        return Text(f"{task.completed:.0f}/{total} msg", style="progress.download")
+
+
+class _RateColumn(ProgressColumn):
+    """MB/s while reading, messages per second for the steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._bytes = TransferSpeedColumn()
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("unit") == "bytes":
+            return self._bytes.render(task)
+        speed = task.finished_speed or task.speed
+        if speed is None and task.completed and task.elapsed:
+            speed = task.completed / task.elapsed  # one large batch: the average so far
+        return Text("?" if speed is None else f"{speed:.0f} msg/s", style="progress.data.speed")
+
+
 @contextmanager
 def _progress(paths: list[Path], quiet: bool) -> Iterator[tuple[ReadProgress | None, StepProgress | None]]:
     if quiet:
@@ -87,13 +120,13 @@ def _progress(paths: list[Path], quiet: bool) -> Iterator[tuple[ReadProgress | N
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        _AmountColumn(),
+        _RateColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
     )
-    reading = progress.add_task("Lecture", total=total_bytes(paths))
+    reading = progress.add_task("Lecture", total=total_bytes(paths), unit="bytes")
     steps: dict[str, TaskID] = {}
 
     def on_read(size: int) -> None:
@@ -102,7 +135,7 @@ def _progress(paths: list[Path], quiet: bool) -> Iterator[tuple[ReadProgress | N
     def on_step(step: str, done: int, total: int) -> None:
         label = {"parse": "Analyse", "route": "Classement"}.get(step, step)
         if step not in steps:
-            steps[step] = progress.add_task(label, total=total)
+            steps[step] = progress.add_task(label, total=total, unit="messages")
         progress.advance(steps[step], done)
 
     with progress:

@@ -34,6 +34,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from dossiermail.domain import AcceptResult, RawMail
 from dossiermail.ingest.accept import accept
 from dossiermail.jobs.broker import JobQueue
+from dossiermail.jobs.coalescing import CoalescingThread
 from dossiermail.jobs.forward import Forwarder
 from dossiermail.jobs.outbox import add_step
 from dossiermail.jobs.pipeline import RouteOptions, process_pending
@@ -93,44 +94,23 @@ def smuggling_attempt(content: bytes, after: int = 0) -> bool:
     return False
 
 
-class Processor:
+class Processor(CoalescingThread):
     """Parses and routes pending messages in one background thread, one run at a time.
 
     ``wake`` never blocks and never fails; runs coalesce. A failed run is logged and the messages stay
     in their state in the store for the next run.
     """
 
+    name = "dossiermail-processor"
+    failure = "processing pending messages failed; they stay pending for the next run"
+
     def __init__(self, store: Store, rules: Rules) -> None:
         self._store, self._options = store, RouteOptions(rules)
-        self._wanted, self._stopping = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="dossiermail-processor", daemon=True)
+        super().__init__()
 
-    def start(self) -> None:
-        """Start the thread and process whatever an earlier run left pending."""
-        self._thread.start()
-        self.wake()
-
-    def wake(self) -> None:
-        """Ask for a run (after a new message was committed)."""
-        self._wanted.set()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the current run, then stop."""
-        self._stopping.set()
-        self._wanted.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while True:
-            self._wanted.wait()
-            if self._stopping.is_set():
-                return
-            self._wanted.clear()
-            try:
-                process_pending(self._store, self._options)
-            except Exception:
-                log.exception("processing pending messages failed; they stay pending for the next run")
+    def run_once(self) -> None:
+        """Parse and route whatever is pending."""
+        process_pending(self._store, self._options)
 
 
 class MailHandler:
