@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -15,9 +16,12 @@ from sqlalchemy import select
 
 from dossiermail.audience import SYNDIC, Audience, parse_audience
 from dossiermail.parse import parse_message
-from dossiermail.publish import PublishReport, publish_site
+from dossiermail.publish import PublishReport, publish_site, static_site
+from dossiermail.publish.lots import set_dossier_lots
 from dossiermail.rules import empty_rules
-from dossiermail.store.models import PublicationRow
+from dossiermail.rules.model import Contact
+from dossiermail.store.corrections import Who, close_dossier, merge_dossiers, move
+from dossiermail.store.models import DossierRow, PublicationRow
 from tests.conftest_publish import Mail, Mailroom, open_mailroom
 
 SHARED = ("conseil_syndical", "coproprietaires", "syndic")
@@ -291,3 +295,163 @@ def test_changed_redaction_rules_rewrite_every_redacted_page(mailroom: Mailroom,
     ).read_text()
     assert "Jean Dupont" not in owners
     assert "[nom masqué]" in owners
+
+
+WHO = Who("gestionnaire", "test")
+
+
+def pages(audiences: Sequence[str], *names: str) -> list[str]:
+    return sorted(f"tilleuls/{audience}/{name}" for audience in audiences for name in names)
+
+
+@pytest.fixture
+def three(mailroom: Mailroom) -> tuple[DossierRow, DossierRow, DossierRow, str]:
+    """Three dossiers of « tilleuls » with one message each; returns them and the first's message key."""
+    tilleuls = mailroom.building("tilleuls")
+    leak = mailroom.dossier(tilleuls, "DDE-2026-014", "Fuite")
+    damp = mailroom.dossier(tilleuls, "DDE-2026-015", "Humidité")
+    works = mailroom.dossier(tilleuls, "TRV-2026-002", "Ravalement")
+    key = mailroom.message(leak, Mail(date=at(2), subject="Tache au plafond"))
+    mailroom.message(damp, Mail(date=at(3), subject="Moisissures"))
+    mailroom.message(works, Mail(date=at(4), subject="Échafaudage"))
+    return leak, damp, works, key
+
+
+def test_a_message_moved_to_another_dossier_rewrites_both(
+    mailroom: Mailroom, tmp_path: Path, three: tuple[DossierRow, DossierRow, DossierRow, str]
+) -> None:
+    leak, damp, _, key = three
+    out = tmp_path / "site"
+    publish(mailroom, out)
+
+    move(mailroom.session, key, damp, WHO)
+    report = publish(mailroom, out)
+
+    names = ("dossiers/DDE-2026-014.html", "dossiers/DDE-2026-015.html", "index.html", "search.jsonl")
+    assert sorted(report.written) == pages(SHARED, *names)
+    assert "Tache au plafond" in (out / "tilleuls/coproprietaires/dossiers/DDE-2026-015.html").read_text()
+    assert "Tache au plafond" not in (out / "tilleuls/coproprietaires/dossiers/DDE-2026-014.html").read_text()
+    assert leak.id != damp.id
+
+
+def test_a_merge_rewrites_the_target_and_withdraws_the_merged_dossier(
+    mailroom: Mailroom, tmp_path: Path, three: tuple[DossierRow, DossierRow, DossierRow, str]
+) -> None:
+    leak, damp, _, _ = three
+    out = tmp_path / "site"
+    publish(mailroom, out)
+
+    merge_dossiers(mailroom.session, leak, damp, WHO)
+    report = publish(mailroom, out)
+
+    assert report.removed == tuple(
+        pages(("conseil_syndical", "coproprietaires"), "dossiers/DDE-2026-014.html")
+    )
+    assert sorted(report.written) == sorted(
+        [
+            *pages(SHARED, "dossiers/DDE-2026-015.html", "index.html", "search.jsonl"),
+            "tilleuls/syndic/dossiers/DDE-2026-014.html",
+        ]
+    )
+    assert "Tache au plafond" in (out / "tilleuls/coproprietaires/dossiers/DDE-2026-015.html").read_text()
+
+
+def test_closing_or_renaming_a_dossier_rewrites_its_pages_and_the_building_pages_only(
+    mailroom: Mailroom, tmp_path: Path, three: tuple[DossierRow, DossierRow, DossierRow, str]
+) -> None:
+    leak, _, _, _ = three
+    out = tmp_path / "site"
+    publish(mailroom, out)
+
+    close_dossier(mailroom.session, leak, WHO)
+    closed = publish(mailroom, out)
+    leak.title = "Fuite réparée"
+    mailroom.session.flush()
+    renamed = publish(mailroom, out)
+
+    expected = pages(SHARED, "dossiers/DDE-2026-014.html", "index.html")
+    assert sorted(closed.written) == expected
+    assert sorted(renamed.written) == expected
+    for audience in SHARED:
+        assert "Fuite réparée" in (out / f"tilleuls/{audience}/index.html").read_text()
+        assert "Fuite réparée" in (out / f"tilleuls/{audience}/dossiers/DDE-2026-014.html").read_text()
+
+
+def test_changed_lots_publish_and_withdraw_the_lot_audiences(
+    mailroom: Mailroom, tmp_path: Path, three: tuple[DossierRow, DossierRow, DossierRow, str]
+) -> None:
+    leak, _, _, _ = three
+    out = tmp_path / "site"
+    publish(mailroom, out)
+
+    set_dossier_lots(mailroom.session, leak, [12], WHO)
+    added = publish(mailroom, out)
+    set_dossier_lots(mailroom.session, leak, [13], WHO)
+    moved = publish(mailroom, out)
+
+    lot12 = pages(("lot-12",), "dossiers/DDE-2026-014.html", "index.html", "search.jsonl")
+    assert sorted(p for p in added.written if "/lot-" in p) == lot12
+    assert not any("DDE-2026-015" in p or "TRV-2026-002" in p for p in (*added.written, *moved.written))
+    assert sorted(moved.removed) == lot12
+    assert (out / "tilleuls/lot-13/dossiers/DDE-2026-014.html").is_file()
+    assert not (out / "tilleuls/lot-12").exists()
+
+
+def test_lots_of_participants_are_remembered_for_unchanged_dossiers(
+    mailroom: Mailroom, tmp_path: Path
+) -> None:
+    tilleuls = mailroom.building("tilleuls")
+    mailroom.contact("lea.martin@example.fr", "Léa Martin", "coproprietaire", ["tilleuls"], [7])
+    leak = mailroom.dossier(tilleuls, "DDE-2026-014", "Fuite")
+    works = mailroom.dossier(tilleuls, "TRV-2026-002", "Ravalement")
+    mailroom.message(leak, Mail(date=at(2), from_name="Léa Martin", from_email="lea.martin@example.fr"))
+    mailroom.message(works, Mail(date=at(2)))
+    out = tmp_path / "site"
+    lea = Contact("lea.martin@example.fr", "Léa Martin", "coproprietaire", ("tilleuls",), (7,))
+    rules = replace(empty_rules(), contacts=(lea,))
+    publish_site(mailroom.session, rules, out)
+    assert (out / "tilleuls/lot-7/dossiers/DDE-2026-014.html").is_file()
+
+    mailroom.message(works, Mail(date=at(5), subject="Planning"))
+    report = publish_site(mailroom.session, rules, out)
+
+    assert report.removed == ()
+    assert not any(p.startswith("tilleuls/lot-7/") for p in report.written)
+    assert (out / "tilleuls/lot-7/dossiers/DDE-2026-014.html").is_file()
+
+
+def _age(out: Path, path: str) -> None:
+    """Make ``path`` look like a page an older publisher wrote (the manifest agrees with the disk)."""
+    old = "<p>page d'une version précédente</p>\n"
+    (out / path).write_text(old)
+    manifest = json.loads((out / ".manifest.json").read_text())
+    manifest["files"][path] = hashlib.sha256(old.encode()).hexdigest()
+    (out / ".manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("change", ["rules", "code", "contacts"])
+def test_a_new_rules_code_or_address_book_version_renders_every_dossier_again(
+    mailroom: Mailroom,
+    tmp_path: Path,
+    three: tuple[DossierRow, DossierRow, DossierRow, str],
+    change: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "site"
+    rules = empty_rules()
+    publish_site(mailroom.session, rules, out)
+    every = pages(SHARED, *(f"dossiers/{r}.html" for r in ("DDE-2026-014", "DDE-2026-015", "TRV-2026-002")))
+    for path in every:
+        _age(out, path)
+    assert publish_site(mailroom.session, rules, out).written == ()
+
+    if change == "rules":
+        rules = replace(rules, version="autre")
+    elif change == "code":  # stands for an edited template, stylesheet or publishing module
+        monkeypatch.setattr(static_site, "code_fingerprint", lambda: "autre-version")
+    else:
+        mailroom.contact("quelquun@example.org", "Quelqu'un", "prestataire")
+    report = publish_site(mailroom.session, rules, out)
+
+    assert sorted(report.written) == every
+    assert all("page d'une version précédente" not in (out / path).read_text() for path in every)

@@ -7,14 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
+from dossiermail.store.models import DecisionRow
 from dossiermail.timeline import (
     TimelineLookupError,
     build_timeline,
     building_overview,
     building_slugs,
     building_timelines,
+    dossier_heads,
 )
 from tests.conftest_publish import Mail, Mailroom, open_mailroom
 
@@ -296,3 +298,61 @@ def test_building_timelines_gather_every_dossier_with_visibility_participants_an
     assert timelines[1].entries == ()
     with pytest.raises(TimelineLookupError, match="unknown building 'nulle-part'"):
         building_timelines(mailroom.session, "nulle-part")
+
+
+def test_dossier_heads_fingerprint_each_dossier_without_reading_its_mail(mailroom: Mailroom) -> None:
+    tilleuls = mailroom.building("tilleuls")
+    leak = mailroom.dossier(tilleuls, "DDE-2026-014", "Fuite")
+    works = mailroom.dossier(tilleuls, "TRV-2026-002", "Ravalement")
+    mailroom.dossier(mailroom.building("platanes"), "DDE-2026-001", "Toiture")
+    key = mailroom.message(leak, Mail(date=at(2, 9)))
+    mailroom.lots(works, 12, 4)
+
+    def sources() -> dict[str, str]:
+        return {head.reference: head.source for head in dossier_heads(mailroom.session, "tilleuls")}
+
+    heads = dossier_heads(mailroom.session, "tilleuls")
+    assert [(h.reference, h.title, h.status, h.lots) for h in heads] == [
+        ("DDE-2026-014", "Fuite", "ouvert", ()),
+        ("TRV-2026-002", "Ravalement", "ouvert", (4, 12)),
+    ]
+    first = sources()
+    assert dossier_heads(mailroom.session, "tilleuls") == heads
+
+    mailroom.message(leak, Mail(date=at(3, 9), visibility="internal"))
+    after_message = sources()
+    mailroom.session.execute(
+        update(DecisionRow)
+        .where(DecisionRow.message_key == key, DecisionRow.dossier_id == leak.id)
+        .values(superseded_at=at(4, 9))
+    )
+    mailroom.decide(key, works)
+    after_move = sources()
+    mailroom.lots(works, 7)
+    after_lots = sources()
+    works.status = "clos"
+    mailroom.session.flush()
+    after_close = sources()
+
+    assert after_message["DDE-2026-014"] != first["DDE-2026-014"]
+    assert after_message["TRV-2026-002"] == first["TRV-2026-002"]
+    assert after_move["DDE-2026-014"] != after_message["DDE-2026-014"]
+    assert after_move["TRV-2026-002"] != after_message["TRV-2026-002"]
+    assert after_lots["TRV-2026-002"] != after_move["TRV-2026-002"]
+    assert after_close["TRV-2026-002"] != after_lots["TRV-2026-002"]
+    assert after_close["DDE-2026-014"] == after_move["DDE-2026-014"]
+    with pytest.raises(TimelineLookupError):
+        dossier_heads(mailroom.session, "nulle-part")
+
+
+def test_building_timelines_can_load_only_some_dossiers(mailroom: Mailroom) -> None:
+    tilleuls = mailroom.building("tilleuls")
+    leak = mailroom.dossier(tilleuls, "DDE-2026-014")
+    works = mailroom.dossier(tilleuls, "TRV-2026-002")
+    mailroom.message(leak, Mail(date=at(2, 9)))
+    mailroom.message(works, Mail(date=at(3, 9)))
+
+    only = building_timelines(mailroom.session, "tilleuls", [works.id])
+
+    assert [(t.reference, t.message_count) for t in only] == [("TRV-2026-002", 1)]
+    assert building_timelines(mailroom.session, "tilleuls", []) == ()

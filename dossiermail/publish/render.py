@@ -91,7 +91,7 @@ class DossierRecord:
     message_count: int = 0
     last_activity: str | None = None
     search: tuple[int, int] = (0, 0)
-    """Where its lines are in the audience's ``search.jsonl`` (character offsets)."""
+    """Where its lines are in the audience's ``search.jsonl`` (byte offsets)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class AudiencePlan:
     stems: dict[int, str]
     digests: dict[int, str]
     reused: dict[int, DossierRecord]
-    previous_search: str
+    previous_search: bytes
 
     @property
     def needs(self) -> set[int]:
@@ -143,6 +143,8 @@ class AudienceSite:
     pieces: dict[str, PieceSource] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)
     """Files of unchanged dossiers, left as the last publication wrote them."""
+    search: bytes = b""
+    """``search.jsonl``: unchanged dossiers' lines copied from the last one, the others' rendered."""
     records: dict[str, DossierRecord] = field(default_factory=dict)
 
 
@@ -198,7 +200,7 @@ def plan_audience(
                 continue
             if all(ctx.previous.still_there(prefix + path) for path in record.files):
                 reused[plan.head.dossier_id] = record
-    return AudiencePlan(audience, prefix, visible, stems, digests, reused, previous_search or "")
+    return AudiencePlan(audience, prefix, visible, stems, digests, reused, previous_search or b"")
 
 
 def _lots_of(plan: DossierPlan) -> Callable[[], frozenset[int]]:
@@ -217,7 +219,7 @@ def render_audience(
     site = AudienceSite(audience)
     redactor = ctx.redactor if is_redacted(audience) else IDENTITY
     cards: list[DossierCard] = []
-    search: list[str] = []
+    search: list[bytes] = []
     offset = 0
     for dossier in plan.visible:
         head, stem = dossier.head, plan.stems[dossier.head.dossier_id]
@@ -240,7 +242,7 @@ def render_audience(
         groups=_grouped(cards),
         stylesheet=f"../../{ctx.stylesheet}",
     )
-    site.files[SEARCH_INDEX] = "".join(search)
+    site.search = b"".join(search)
     return site
 
 
@@ -251,12 +253,14 @@ def _render_new(
     timeline: Timeline,
     stem: str,
     redactor: Redactor,
-) -> tuple[DossierRecord, str]:
+) -> tuple[DossierRecord, bytes]:
     """Render one dossier's pages into ``site``: its record (digest left empty) and search lines."""
     view = _audience_view(timeline, audience)
     before = {*site.files, *site.pieces}
     shown = redacted_timeline(view, redactor.text) if is_redacted(audience) else view
-    lines = "".join(line + "\n" for line in _render_dossier(ctx, site, audience, shown, stem, redactor))
+    lines = "".join(
+        line + "\n" for line in _render_dossier(ctx, site, audience, shown, stem, redactor)
+    ).encode()
     last = view.last_activity
     record = DossierRecord(
         digest="",
@@ -281,15 +285,15 @@ def _digest(ctx: RenderContext, audience: Audience, plan: DossierPlan, stem: str
     return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _previous_search(previous: Reuse | None, prefix: str) -> str | None:
+def _previous_search(previous: Reuse | None, prefix: str) -> bytes | None:
     """The audience's last ``search.jsonl``, if it is there as the last publication wrote it."""
     if previous is None or prefix + SEARCH_INDEX not in previous.hashes:
         return None
     try:
-        content = (previous.out_dir / prefix / SEARCH_INDEX).read_text("utf-8")
-    except (OSError, ValueError):
+        content = (previous.out_dir / prefix / SEARCH_INDEX).read_bytes()
+    except OSError:
         return None
-    if hashlib.sha256(content.encode("utf-8")).hexdigest() != previous.hashes[prefix + SEARCH_INDEX]:
+    if hashlib.sha256(content).hexdigest() != previous.hashes[prefix + SEARCH_INDEX]:
         return None
     return content
 

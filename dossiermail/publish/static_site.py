@@ -9,9 +9,13 @@ The tree (``dossiermail.extranet`` serves exactly these files)::
     OUT/<building>/<audience.slug>/search.jsonl             one JSON object per visible message
     OUT/.manifest.json                                      path → content hash, for incremental publish
 
-Publishing is incremental: every page is rendered, but only the files whose content differs from the
-manifest's (or that are missing) are written; files a previous publication wrote and this one no
-longer produces (within the buildings/audiences published) are removed. Each (building, audience)
+Publishing is incremental: one aggregate query fingerprints every dossier (``dossier_heads``); only
+dossiers whose fingerprint (with the rules, redactor, code and address-book versions) differs from
+the manifest's, or whose files are missing, have their mail loaded and their pages rendered. The
+building page and ``search.jsonl`` are rebuilt from the others' remembered cards and search lines.
+Only files whose content differs from the manifest's (or that are missing) are written; files a
+previous publication wrote and this one no longer produces (within the buildings/audiences
+published) are removed. Each (building, audience)
 published appends an audit row (``publications``). Every file is written atomically.
 """
 
@@ -22,7 +26,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from importlib.resources import files
 from pathlib import Path
@@ -45,6 +49,7 @@ from dossiermail.publish.masking import UNREDACTED, redactor_for
 from dossiermail.publish.pieces import PieceBytes
 from dossiermail.publish.render import (
     INDEX_PAGE,
+    SEARCH_INDEX,
     AudiencePlan,
     BuildingInfo,
     DossierPlan,
@@ -238,6 +243,7 @@ def _publish_audience(
     writer.records(prefix, {prefix + ref: record for ref, record in site.records.items()})
     for path, content in site.files.items():
         writer.text(prefix + path, content)
+    writer.data(prefix + SEARCH_INDEX, site.search)
     for path, (message_key, position) in site.pieces.items():
         source = f"piece:{message_key}:{position}"
         writer.piece(prefix + path, source, partial(ctx.pieces.data, message_key, position))
@@ -375,10 +381,21 @@ class Manifest:
             "version": MANIFEST_VERSION,
             "files": self.files,
             "checked": self.checked,
-            "dossiers": {k: asdict(v) for k, v in self.dossiers.items()},
+            "dossiers": {k: _record_json(v) for k, v in self.dossiers.items()},
             "sources": {k: {"digest": v.digest, "lots": sorted(v.lots)} for k, v in self.sources.items()},
         }
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+
+
+def _record_json(record: DossierRecord) -> dict[str, object]:
+    return {
+        "digest": record.digest,
+        "files": record.files,
+        "title": record.title,
+        "message_count": record.message_count,
+        "last_activity": record.last_activity,
+        "search": record.search,
+    }
 
 
 def _record(data: Any) -> DossierRecord:
@@ -430,8 +447,11 @@ class SiteWriter:
 
     def text(self, path: str, content: str) -> None:
         """Write a text file unless the last publication wrote the same content there."""
-        digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
-        if self._fresh(path, digest):
+        self.data(path, content.encode("utf-8"))
+
+    def data(self, path: str, content: bytes) -> None:
+        """Write a file unless the last publication wrote the same content there."""
+        if self._fresh(path, hashlib.sha256(content).hexdigest()):
             write_atomically(self.out_dir / path, content)
             self.written.append(path)
 
@@ -500,8 +520,12 @@ def _prune_empty_parents(folder: Path, root: Path) -> None:
         folder = folder.parent
 
 
+@lru_cache(maxsize=1)
 def template_environment() -> Environment:
-    """The jinja2 environment: package templates, autoescaping on, French filters."""
+    """The jinja2 environment: package templates, autoescaping on, French filters.
+
+    One per process: templates are compiled once, not at every publication.
+    """
     env = Environment(
         loader=PackageLoader("dossiermail.publish"),
         autoescape=True,
