@@ -1,8 +1,8 @@
 """Worker scaling: throughput of ``dossiermail worker`` with 1 and with 2 processes, PostgreSQL + Redis.
 
 For each run a fresh PostgreSQL database and a fresh Redis queue prefix get the same generated mbox
-(conversations of ten French mails to a building address, each conversation from its own
-co-owner: route steps sharing a sender, a thread or a subject block wait for each other, see
+(conversations of ten French mails to a building address, each from its own co-owner, going on at
+the same time: route steps sharing a thread, a sender or a subject block wait for each other, see
 ``dossiermail.jobs.routelocks``) through ``dossiermail import`` with the
 broker set, which only stores the raw bytes and queues one parse step a message. Then
 ``dossiermail worker --processes N`` drains the queue (parse → route → republish of the dossier);
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
 import signal
 import subprocess
@@ -39,7 +40,18 @@ TARGET = 1.6
 THREADS = 4
 CONVERSATION = 10
 START = datetime(2026, 1, 5, 8, tzinfo=UTC)
-TOPICS = ("Fuite en cave", "Ascenseur en panne", "Devis ravalement", "Portail du parking", "Interphone")
+TOPICS = (
+    "Fuite en cave",
+    "Ascenseur en panne",
+    "Devis ravalement",
+    "Portail du parking",
+    "Interphone muet",
+    "Chaudière collective",
+    "Nuisibles local poubelles",
+    "Travaux toiture",
+    "Badge perdu",
+    "Éclairage escalier",
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,9 @@ class Run:
     failed: int
     seconds: float
     step_ms: dict[str, float]
+    cpu: float
+    load: float
+    waiting: float
 
     @property
     def rate(self) -> float:
@@ -61,10 +76,11 @@ class Run:
 
 def write_mbox(path: Path, messages: int) -> None:
     """Conversations of ``CONVERSATION`` mails (a question, then replies) to the Mimosas, one
-    co-owner per conversation."""
+    co-owner per conversation, all going on at once (a round of replies after the questions)."""
+    threads = max(messages // CONVERSATION, 1)
     with path.open("w", encoding="utf-8") as out:
         for number in range(messages):
-            thread, position = divmod(number, CONVERSATION)
+            position, thread = divmod(number, threads)
             subject = f"{TOPICS[thread % len(TOPICS)]} n° {thread}"
             date = START + timedelta(minutes=number * 7)
             header = f"In-Reply-To: <bench-{thread}-0@exemple.fr>\n" if position else ""
@@ -141,14 +157,27 @@ def worker(processes: int, env: dict[str, str]) -> Iterator[None]:
                 child.wait()
 
 
-def drain(url: str, timeout: float = 900) -> None:
-    """Wait until every step is finished (done or dead-lettered)."""
+def lock_waiters(url: str) -> int:
+    """Connections of this database waiting for an advisory lock right now (route steps queued)."""
+    with psycopg.connect(url.replace("+psycopg", "")) as connection:
+        row = connection.execute(
+            b"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            b" AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def drain(url: str, timeout: float = 900) -> float:
+    """Wait until every step is finished (done or dead-lettered); the mean number of route steps
+    seen waiting for a route lock, sampled every 0.2 s."""
     deadline = time.monotonic() + timeout
+    samples: list[int] = []
     while time.monotonic() < deadline:
         left, total, _ = pending(url)
         if total and not left:
-            return
-        time.sleep(0.5)
+            return sum(samples) / max(len(samples), 1)
+        samples.append(lock_waiters(url))
+        time.sleep(0.2)
     raise RuntimeError(f"steps still pending after {timeout:.0f}s")
 
 
@@ -164,10 +193,14 @@ def run_once(mbox: Path, messages: int, processes: int) -> Run:
             )  # fmt: skip
             if imported.returncode != 0:
                 raise RuntimeError(f"import failed: {imported.stderr[-2000:]}")
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             with worker(processes, env):
-                drain(url)
+                waiting = drain(url)
+                load = os.getloadavg()[0]
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
             _, steps, failed = pending(url)
-            return Run(processes, messages, steps, failed, span(url), step_times(url))
+            return Run(processes, messages, steps, failed, span(url), step_times(url), cpu, load, waiting)
         finally:
             forget_queues(prefix)
 
@@ -177,15 +210,24 @@ def table(runs: list[Run]) -> str:
     one, two = runs
     ratio = two.rate / one.rate
     lines = [
-        f"{one.messages} messages (conversations of {CONVERSATION}), PostgreSQL + Redis, "
-        f"{THREADS} threads a process; time from the first step claimed to the last finished.",
+        f"{one.messages} messages (conversations of {CONVERSATION}, each from its own co-owner, all going on "
+        f"at once), PostgreSQL + Redis, {THREADS} threads a process; time from the first step claimed to "
+        "the last finished.",
         "",
-        "| processes | steps | dead-lettered | seconds | msg/s | mean ms a step (parse / route / publish) |",
-        "|---:|---:|---:|---:|---:|---|",
+        "CPU: seconds used by the worker processes (start-up included); load: the machine's 1-minute load",
+        f"average at the end of the run ({os.cpu_count()} cores; other work on the machine counts); lock",
+        "waits: route steps seen waiting for a route lock (mean of samples every 0.2 s).",
+        "",
+        "| processes | steps | dead-lettered | seconds | msg/s | mean ms a step (parse / route / publish) "
+        "| CPU s | load | lock waits |",
+        "|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in runs:
         means = " / ".join(f"{r.step_ms.get(step, 0):.0f}" for step in ("parse", "route", "publish"))
-        lines.append(f"| {r.processes} | {r.steps} | {r.failed} | {r.seconds:.1f} | {r.rate:.1f} | {means} |")
+        lines.append(
+            f"| {r.processes} | {r.steps} | {r.failed} | {r.seconds:.1f} | {r.rate:.1f} | {means} "
+            f"| {r.cpu:.1f} | {r.load:.1f} | {r.waiting:.2f} |"
+        )
     lines += ["", f"Scaling 1 → 2 processes: {ratio:.2f}× (target ≥ {TARGET}×: {verdict(ratio >= TARGET)})."]
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dossiermail.domain import Address, ParsedMessage
+from dossiermail.parse import quoted_headers
 from dossiermail.parse.subject import normalize_subject
 from dossiermail.rules.model import Building, Contact, Rules
 from dossiermail.threading import KnownDossier, RoutedParent
@@ -83,6 +84,8 @@ class MemoryIndex:
     """Routed messages pointing at ``message_id`` (as ``linked`` returns them)."""
     sent: list[FiledMessage] = field(default_factory=list)
     """Filed messages by sender and date (as ``messages_from`` returns them)."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Display name of a sender address of ``sent`` (for ``messages_named``)."""
 
     def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
         return [d for d in self.dossiers if d.reference == reference]
@@ -116,5 +119,15 @@ class MemoryIndex:
         wanted = {s.lower() for s in senders}
         found = [
             f for f in self.sent if f.sender in wanted and f.date is not None and since <= f.date <= until
+        ]
+        return sorted(found, key=lambda f: f.date or since)
+
+    def messages_named(self, name_key: str, since: datetime, until: datetime) -> Sequence[FiledMessage]:
+        found = [
+            f
+            for f in self.sent
+            if quoted_headers.name_key(self.names.get(f.sender, "")) == name_key
+            and f.date is not None
+            and since <= f.date <= until
         ]
         return sorted(found, key=lambda f: f.date or since)

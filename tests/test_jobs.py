@@ -22,13 +22,17 @@ from dossiermail.jobs.outbox import (
     SweepCounts,
     adopt_messages,
     claim,
+    claim_siblings,
     expire_leases,
     fail,
     failed_steps,
     finish,
     lost_steps,
+    release,
     request_step,
+    rerun_running,
     revive,
+    unsent,
 )
 from dossiermail.jobs.settings import JobSettings
 from dossiermail.jobs.status import pipeline_status, problems
@@ -134,6 +138,57 @@ def test_a_step_requested_while_running_runs_once_more(store: Store) -> None:
     assert again is not None and again.id == step_id
     with store.session() as session:
         assert session.get(JobStep, step_id).state == "pending"  # type: ignore[union-attr]
+
+
+def test_a_publish_run_takes_its_buildings_pending_steps_and_gives_them_back_on_failure(
+    store: Store,
+) -> None:
+    step_id = _step(store)
+    with store.session() as session:
+        for subject in ("b/D-2", "b/D-3", "bb/D-1", "c/D-1"):
+            request_step(session, "publish", subject)
+        held = claim(session, step_id, "w1", SETTINGS)
+    assert held is not None
+    with store.session() as session:
+        siblings = claim_siblings(session, held, "b/", SETTINGS)
+    assert sorted(s.subject for s in siblings) == ["b/D-2", "b/D-3"]  # not "bb/…", not "c/…"
+    with store.session() as session:
+        release(session, siblings[:1])
+    with store.session() as session:
+        back = session.get(JobStep, siblings[0].id)
+        assert back is not None and (back.state, back.attempts, back.enqueued_at) == ("pending", 0, None)
+        assert finish(session, siblings[1]) is None and finish(session, held) is None
+    with store.session() as session:
+        states = {s: st for s, st in session.execute(select(JobStep.subject, JobStep.state))}
+    assert states == {
+        "b/D-1": "done",
+        "b/D-2": "pending",
+        "b/D-3": "done",
+        "bb/D-1": "pending",
+        "c/D-1": "pending",
+    }
+    with store.session() as session:
+        assert siblings[0].id in {send.id for send in unsent(session)}  # the sweeper sends it again
+
+
+def test_a_publish_step_hands_over_to_the_run_publishing_its_building(store: Store) -> None:
+    running = _step(store)
+    with store.session() as session:
+        other = request_step(session, "publish", "b/D-2")
+        elsewhere = request_step(session, "publish", "c/D-1")
+        first = claim(session, running, "w1", SETTINGS)
+    assert other is not None and elsewhere is not None and first is not None
+    with store.session() as session:
+        second = claim(session, other.id, "w2", SETTINGS)
+        third = claim(session, elsewhere.id, "w3", SETTINGS)
+    assert second is not None and third is not None
+    with store.session() as session:
+        assert rerun_running(session, second, "b/") == 1  # b/D-1 only: not itself, not c/
+        assert finish(session, second) is None
+    with store.session() as session:
+        again = finish(session, first)  # its data may predate b/D-2's: it goes once more
+        assert again is not None and again.id == running
+        assert finish(session, third) is None
 
 
 def test_work_of_a_worker_whose_lease_expired_is_not_committed(store: Store) -> None:

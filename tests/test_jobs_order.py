@@ -17,8 +17,10 @@ from dossiermail.ingest.accept import accept
 from dossiermail.ingest.archive import read_archive
 from dossiermail.jobs.outbox import request_step
 from dossiermail.jobs.pipeline import RouteOptions, parse_stored, route_and_heal
+from dossiermail.jobs.routelocks import lock_key, message_lock_names
 from dossiermail.jobs.settings import JobSettings
 from dossiermail.jobs.steps import StepContext, run_step
+from dossiermail.parse import parse_message
 from dossiermail.rules import load_rules
 from dossiermail.store import Store, open_store
 from dossiermail.store.models import JobStep, RawMessage
@@ -98,3 +100,36 @@ def test_route_steps_run_side_by_side_route_the_samples_as_expected(
     assert states == Counter({"done": len(ids)})
     got = {Path(r["source"]).name: (r["outcome"], r["building"], r["dossier"]) for r in records}
     assert got == _expected()
+
+
+def _mail(sender: str, subject: str, message_id: str, reply_to: str | None = None, body: str = "") -> bytes:
+    thread = f"In-Reply-To: <{reply_to}>\nReferences: <{reply_to}>\n" if reply_to else ""
+    return (
+        f"From: {sender}\nTo: mimosas@cabinet-azur.example.fr\nSubject: {subject}\n"
+        f"Date: Mon, 05 Jan 2026 08:00:00 +0100\nMessage-ID: <{message_id}>\n{thread}\n{body or 'Bonjour.'}\n"
+    ).encode()
+
+
+def _names(raw: bytes) -> frozenset[str]:
+    return message_lock_names(parse_message(raw, "k"), load_rules(RULES))
+
+
+def test_route_lock_names_tie_what_routing_ties_and_nothing_else() -> None:
+    parent = _names(_mail("a@exemple.fr", "Fuite en cave [DDE-2026-014]", "p@x"))
+    assert parent >= {"id:p@x", "ref:DDE-2026-014", "subject:fuite", "from:a@exemple.fr"}
+    reply = _names(_mail("b@exemple.fr", "RE: Autre chose", "r@x", reply_to="P@x"))
+    assert parent & reply == {"id:p@x"}  # a reply waits for its parent, whatever the case of the id
+    same_dossier = _names(_mail("c@exemple.fr", "Devis [DDE-2026-014]", "d@x"))
+    assert parent & same_dossier == {"ref:DDE-2026-014"}
+    quoting = _names(_mail("d@exemple.fr", "Tr: ascenseur", "q@x", body=QUOTE))
+    assert "from:a@exemple.fr" in quoting  # the quoted sender's mail may decide where it goes
+    named = _names(_mail("Jean Dupont <j@exemple.fr>", "Badge", "n@x"))
+    quoting_a_name = _names(_mail("f@exemple.fr", "Tr: interphone", "m@x", body=NAMED_QUOTE))
+    assert named & quoting_a_name == {"name:dupont jean"}  # found again by the name alone
+    unrelated = _names(_mail("e@exemple.fr", "Portail du parking", "u@x"))
+    assert not unrelated & (parent | reply | same_dossier | quoting | named | quoting_a_name)
+    assert len({lock_key(name) for name in parent | unrelated}) == len(parent | unrelated)
+
+
+QUOTE = "Voir plus bas.\n\nLe lun. 5 janv. 2026 à 08:00, A <a@exemple.fr> a écrit :\n> Bonjour\n"
+NAMED_QUOTE = "Voir plus bas.\n\nLe lun. 5 janv. 2026 à 08:00, Jean Dupont a écrit :\n> Bonjour\n"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dossiermail.parse.quoted_headers import QuotedHeader, parse_quoted_date, quoted_headers
+from dossiermail.parse.quoted_headers import QuotedHeader, name_key, parse_quoted_date, quoted_headers
 
 
 def _one(text: str) -> QuotedHeader:
@@ -107,3 +107,38 @@ def test_plain_text_is_not_a_quoted_header(text: str) -> None:
 )
 def test_quoted_dates(written: str, french: bool, expected: datetime | None) -> None:
     assert parse_quoted_date(written, french) == expected
+
+
+def test_mutt_attribution_with_a_name_and_a_date_without_time() -> None:
+    header = _one("On Mon, 3 Nov 2003, Linus Torvalds wrote:\n>\n> The allocator must know about it.\n")
+    assert (header.sender, header.name, header.date) == (None, "Linus Torvalds", datetime(2003, 11, 3))
+    assert header.quoted == ("the allocator must know about it",)
+
+
+def test_a_bare_name_attribution_needs_a_capitalised_name_and_a_quote_below() -> None:
+    header = _one("Hi,\n\nLinus Torvalds wrote:\n\n> The allocator must know about it.\n")
+    assert (header.sender, header.name, header.date) == (None, "Linus Torvalds", None)
+    for text in (
+        "Linus Torvalds wrote:\nno quote below\n",
+        "Linus wrote:\n> one word is no name\n",
+        "and then someone wrote:\n> lower case is a sentence\n",
+    ):
+        assert quoted_headers(text) == (), text
+
+
+def test_quoted_lines_are_the_first_substantial_ones_one_level_below_the_header() -> None:
+    text = (
+        "Jean Dupont <jean@dupont.example> wrote:\n> Hi,\n>\n> Le plombier passera jeudi matin.\n"
+        "> > An older message quoted deeper is skipped here\n> Il faudra laisser l'accès ouvert.\n"
+        "> Third line of the parent message body.\n> Fourth line is not needed at all.\n"
+    )
+    assert _one(text).quoted == (
+        "le plombier passera jeudi matin",
+        "il faudra laisser l acces ouvert",
+        "third line of the parent message body",
+    )
+
+
+def test_name_key_folds_case_accents_and_word_order() -> None:
+    assert name_key("Jérôme DUPRÉ") == name_key("Dupre, Jerome") == "dupre jerome"
+    assert name_key("") == ""

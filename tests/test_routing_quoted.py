@@ -11,11 +11,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dossiermail.domain import RoutingDecision
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from dossiermail.domain import ParsedMessage, RoutingDecision
 from dossiermail.ingest.importer import ImportOptions, run_import
 from dossiermail.jobs.pipeline import RouteOptions
 from dossiermail.rules.model import RoutingRules, RoutingThresholds
 from dossiermail.store import Store
+from dossiermail.store.db import MIGRATIONS
 from dossiermail.store.models import ParsedRow
 from dossiermail.store.repo import StoreIndex, current_decision
 from dossiermail.threading import RoutedParent, RoutingContext, route
@@ -258,3 +263,207 @@ def test_more_matching_messages_weigh_a_little_more() -> None:
     fuzzy = [e for e in decision.evidence if e.kind == "fuzzy_subject"]
     assert [(e.dossier, e.score) for e in fuzzy] == [("DDE-2026-001", 0.82)]
     assert "3 matching messages" in fuzzy[0].detail
+
+
+# --- quoted names without address (``On Mon, 3 Nov 2003, Linus Torvalds wrote:``) ------------------
+
+JEROME = "jerome.dupre@example.net"
+NAMESAKE = "jd@other.example"
+BODY = "Le plombier passera jeudi matin pour la fuite\nIl faudra laisser l'accès à la cave ouvert\n"
+
+
+def _by_name(dossier: str, building: str = "les-mimosas", days: int = 1, **fields: object) -> FiledMessage:
+    values: dict[str, object] = {
+        "message_id": f"{dossier}-{building}-{days}@example.net",
+        "sender": JEROME,
+        "date": WHEN - timedelta(days=days),
+        "new_text": "Bonjour,\n" + BODY + "Cordialement",
+    }
+    values.update(fields)
+    return _filed(dossier, building=building, **values)
+
+
+def _named(*filed: FiledMessage) -> RoutingContext:
+    index = MemoryIndex(sent=list(filed), names={JEROME: "Jérôme Dupré", NAMESAKE: "Jérôme Dupré"})
+    return _context(index)
+
+
+def _reply(
+    attribution: str, subject: str = "RE: Devis fuite", quoted: str = BODY, to: str = MIMOSAS
+) -> ParsedMessage:
+    text = "Merci.\n\n" + attribution + "\n" + "".join(f"> {line}\n" for line in quoted.splitlines())
+    return message(subject, sender="gestion@example.org", to=[to], text=text, date=WHEN)
+
+
+def test_a_quoted_name_finds_its_message_whatever_the_case_and_accents() -> None:
+    for attribution in ("On Mon, 2 Mar 2026, JEROME DUPRE wrote:", "Le 2 mars 2026, Dupré Jérôme a écrit :"):
+        decision = route(_reply(attribution, quoted="Ci-joint le devis."), _named(_by_name("DDE-2026-001")))
+        assert _where(decision) == ("assigned", "les-mimosas", "DDE-2026-001"), attribution
+        assert "same sender name, date and subject" in decision.reason
+
+
+def test_a_quoted_date_without_time_stands_for_the_whole_day() -> None:
+    evening = _by_name("DDE-2026-001", days=0, date=datetime(2026, 3, 2, 21, 40, tzinfo=UTC))
+    decision = route(_reply("On Mon, 2 Mar 2026, Jerome Dupre wrote:"), _named(evening))
+    assert decision.dossier == "DDE-2026-001"
+    next_week = _by_name("DDE-2026-001", days=0, date=datetime(2026, 2, 20, 9, 0, tzinfo=UTC))
+    missed = route(_reply("On Mon, 2 Mar 2026, Jerome Dupre wrote:"), _named(next_week))
+    assert missed.dossier is None
+    assert _quoted(missed) == [(None, 0.0)]
+
+
+def test_a_name_without_date_searches_a_bounded_window_before_the_reply() -> None:
+    recent = route(_reply("Jérôme Dupré wrote:"), _named(_by_name("DDE-2026-001", days=10)))
+    assert recent.dossier == "DDE-2026-001"
+    far = route(_reply("Jérôme Dupré wrote:"), _named(_by_name("DDE-2026-001", days=400)))
+    assert far.dossier is None
+    assert _quoted(far) == [(None, 0.0)]
+    later = route(_reply("Jérôme Dupré wrote:"), _named(_by_name("DDE-2026-001", days=-1)))
+    assert later.dossier is None
+
+
+def test_namesakes_in_two_buildings_send_the_reply_to_review() -> None:
+    here = _by_name("DDE-2026-001", days=3)
+    there = _by_name("DDE-2026-004", building="le-belvedere", days=3, sender=NAMESAKE)
+    decision = route(_reply("Jérôme Dupré wrote:"), _named(here, there))
+    assert _where(decision) == ("needs_review", None, None)
+    assert decision.reason == "evidence for several buildings: le-belvedere, les-mimosas"
+    tied = [e.detail for e in decision.evidence if e.kind == "quoted_header" and e.score]
+    assert len(tied) == 2 and all("2 namesakes' messages tied" in detail for detail in tied)
+
+
+def test_namesakes_in_two_dossiers_of_one_building_send_the_reply_to_review() -> None:
+    first, second = _by_name("DDE-2026-001", days=3), _by_name("DDE-2026-002", days=5, sender=NAMESAKE)
+    decision = route(_reply("Jérôme Dupré wrote:"), _named(first, second))
+    assert _where(decision) == ("needs_review", "les-mimosas", None)
+    assert decision.reason == "several dossiers equally likely: DDE-2026-001, DDE-2026-002"
+
+
+def test_a_name_match_in_another_building_sends_the_reply_to_review() -> None:
+    there = _by_name("DDE-2026-004", building="le-belvedere")
+    decision = route(_reply("On Mon, 2 Mar 2026, Jérôme Dupré wrote:"), _named(there))
+    assert _where(decision) == ("needs_review", None, None)
+    assert "le-belvedere" in decision.reason and "les-mimosas" in decision.reason
+
+
+def test_a_name_is_not_searched_when_nothing_else_allows_a_building() -> None:
+    reply = _reply("Jérôme Dupré wrote:", to="dossiers@" + AZUR)
+    decision = route(reply, _named(_by_name("DDE-2026-001")))
+    assert decision.outcome == "needs_review"
+    details = [e.detail for e in decision.evidence if e.kind == "quoted_header"]
+    assert details == ["a quoted name is only looked up inside a building the rest allows"]
+
+
+def test_a_single_word_or_lower_case_phrase_is_no_quoted_name() -> None:
+    for attribution in ("Jérôme wrote:", "and then he wrote:"):
+        decision = route(_reply(attribution, subject="Bien reçu"), _named(_by_name("DDE-2026-001")))
+        assert decision.dossier is None
+        assert not _quoted(decision) or _quoted(decision) == [(None, 0.0)]
+
+
+# --- quoted text --------------------------------------------------------------------------------------
+
+
+def test_the_quoted_text_identifies_the_message_when_the_subject_changed() -> None:
+    decision = route(_reply("Jérôme Dupré wrote:", subject="Accès cave"), _named(_by_name("DDE-2026-001")))
+    assert _where(decision) == ("assigned", "les-mimosas", "DDE-2026-001")
+    assert "same sender name, date and quoted text" in decision.reason
+
+
+def test_quoted_text_picks_the_quoted_message_among_the_senders_mail() -> None:
+    quoted = _by_name("DDE-2026-001", days=3)
+    other = _by_name("DDE-2026-002", days=1, new_text="Autre sujet : la facture du syndic est arrivée hier")
+    decision = route(_reply("Jérôme Dupré wrote:", subject="Accès cave"), _named(quoted, other))
+    assert _where(decision) == ("assigned", "les-mimosas", "DDE-2026-001")
+
+
+def test_short_or_absent_quoted_text_does_not_count() -> None:
+    for quoted in ("ok\nmerci", "Le plombier passera vendredi soir pour une autre fuite"):
+        decision = route(
+            _reply("Jérôme Dupré wrote:", subject="Accès cave", quoted=quoted),
+            _named(_by_name("DDE-2026-001")),
+        )
+        assert decision.dossier is None, quoted
+
+
+def test_quoted_text_does_not_cross_buildings_either() -> None:
+    there = _by_name("DDE-2026-004", building="le-belvedere")
+    decision = route(_reply("Jérôme Dupré wrote:", subject="Accès cave"), _named(there))
+    assert _where(decision) == ("needs_review", None, None)
+
+
+def test_the_store_finds_a_quoted_name_through_its_index(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    _eml(
+        folder,
+        "visit",
+        f"From: Jérôme Dupré <{JEROME}>\nTo: {MIMOSAS}\nSubject: Passage plombier\n"
+        "Date: Mon, 02 Mar 2026 09:30:00 +0100\n",
+        BODY,
+    )
+    _eml(
+        folder,
+        "answer",
+        f"From: gestion@example.org\nTo: {MIMOSAS}\nSubject: Accès cave\n"
+        "Date: Tue, 03 Mar 2026 11:00:00 +0100\n",
+        "Ce sera ouvert.\n\nJEROME DUPRE wrote:\n" + "".join(f"> {line}\n" for line in BODY.splitlines()),
+    )
+    run_import(store, [folder], ImportOptions(RouteOptions(rules()), auto_dossiers=True))
+    with store.session() as session:
+        keys = {row.message_id_norm: row for row in session.query(ParsedRow)}
+        assert keys["visit@example.org"].from_name_key == "dupre jerome"
+        found = StoreIndex(session).messages_named(
+            "dupre jerome", datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC)
+        )
+        assert [(f.message_id, f.building) for f in found] == [("visit@example.org", "les-mimosas")]
+        assert "Il faudra laisser" in found[0].new_text
+        first = current_decision(session, keys["visit@example.org"].message_key)
+        answer = current_decision(session, keys["answer@example.org"].message_key)
+        assert first is not None and answer is not None
+        assert answer.dossier_id == first.dossier_id
+        assert answer.reason.startswith("quoted_header:")
+
+
+def test_a_burst_from_a_second_address_joins_by_the_senders_name() -> None:
+    first = _burst("devis fuite toiture", sender="p.durand@other.example")
+    names = {"p.durand@other.example": "Pierre Durand", PLUMBER: "Pierre Durand"}
+    burst = message("Photos fuite toiture", sender=PLUMBER, date=WHEN)
+    burst = replace(burst, from_=replace(burst.from_, name="DURAND Pierre")) if burst.from_ else burst
+    decision = route(burst, _context(MemoryIndex(sent=[first], names=names)))
+    assert _where(decision) == ("assigned", "les-mimosas", "DDE-2026-001")
+    assert decision.reason.startswith("participant_window: p.durand@other.example wrote")
+    elsewhere = _burst("devis fuite toiture", sender="p.durand@other.example", building="le-belvedere")
+    apart = route(burst, _context(MemoryIndex(sent=[elsewhere], names=names)))
+    assert apart.dossier is None
+    nameless = route(
+        message("Photos fuite toiture", sender=PLUMBER, date=WHEN),
+        _context(MemoryIndex(sent=[first], names=names)),
+    )
+    assert nameless.dossier is None
+
+
+def test_the_same_text_sent_to_two_buildings_follows_the_building_the_reply_names() -> None:
+    here = _by_name("DDE-2026-001", days=1)
+    there = _by_name("DDE-2026-004", building="le-belvedere", days=1, message_id="copy@example.net")
+    to_belvedere = route(
+        _reply("Jérôme Dupré <jerome.dupre@example.net> wrote:", "Accès", to=BELVEDERE), _named(here, there)
+    )
+    assert _where(to_belvedere) == ("assigned", "le-belvedere", "DDE-2026-004")
+    to_mimosas = route(_reply("Jérôme Dupré <jerome.dupre@example.net> wrote:", "Accès"), _named(here, there))
+    assert _where(to_mimosas) == ("assigned", "les-mimosas", "DDE-2026-001")
+
+
+def test_migration_0008_fills_the_name_key_of_stored_messages(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    _eml(folder, "visit", f"From: Jérôme DUPRÉ <{JEROME}>\nTo: {MIMOSAS}\nSubject: Passage\n", BODY)
+    run_import(store, [folder], ImportOptions(RouteOptions(rules())))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        command.upgrade(config, "head")
+        found = connection.execute(text("SELECT from_name_key FROM parsed_messages")).scalar_one()
+    assert found == "dupre jerome"

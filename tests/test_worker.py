@@ -144,7 +144,10 @@ def _start_worker(broker: Broker, log: Path, *args: str) -> subprocess.Popen[byt
             stderr=subprocess.STDOUT,
             start_new_session=True,  # SIGKILL of the group = the machine losing power
         )
-    started = lambda: log.read_text().count(" worker: ") > before or worker.poll() is not None  # noqa: E731
+
+    def started() -> bool:
+        return log.read_text().count(" worker: ") > before or worker.poll() is not None
+
     _wait(started, PATIENCE, "start", log)
     assert worker.poll() is None, log.read_text()[-3000:]
     return worker
@@ -245,7 +248,8 @@ def test_a_failing_step_is_retried_dead_lettered_listed_and_revived(
     worker = _start_worker(broker, log, "--threads", "2")
     try:
         _cli(broker, "import", str(SAMPLES), "--rules", str(RULES), "--quiet")
-        _wait(lambda: _steps(store)["failed"] >= 4 and _all_done(store), PATIENCE, "dead letters", log)
+        # publish steps of one building may be coalesced into one run: at least one dead letter, none pending
+        _wait(lambda: _steps(store)["failed"] >= 1 and _all_done(store), PATIENCE, "dead letters", log)
         failed = [json.loads(line) for line in _cli(broker, "jobs", "failed", "--json").stdout.splitlines()]
         assert {f["step"] for f in failed} == {"publish"}
         assert {f["attempts"] for f in failed} == {3}
@@ -255,7 +259,9 @@ def test_a_failing_step_is_retried_dead_lettered_listed_and_revived(
         assert "pipeline stuck:" in stuck.stderr and "dead-lettered" in " ".join(stuck.stderr.split())
         figures = json.loads(stuck.stdout)
         assert figures["failed_steps"] == len(failed)
-        assert figures["steps"]["publish"] == {"failed": len(failed)}
+        publish = figures["steps"]["publish"]
+        assert publish["failed"] == len(failed)
+        assert set(publish) <= {"failed", "done"}  # "done": handed to a building's run that then failed
         outcomes = Counter(outcome for outcome, _, _ in _expected().values())
         assert figures["steps"]["parse"] == {"done": outcomes.total()}
         assert figures["steps"]["route"] == {"done": outcomes.total() - outcomes["quarantined"]}

@@ -70,8 +70,11 @@ def request_step(session: Session, step: str, subject: str) -> Send | None:
     if row.state in {"done", "failed"}:
         _reset(row, now)
         return Send(step, row.id)
+    # Running: ``finish`` puts it back to pending (the run may predate the change). Pending: the
+    # update row-locks the step, so a claim racing with this transaction waits for its commit and
+    # the work it does next sees the change.
+    row.requested_at = now
     if row.state == "running":
-        row.requested_at = now  # ``finish`` puts it back to pending: the run may predate the change
         return None
     return Send(step, row.id) if row.enqueued_at is None else None
 
@@ -145,6 +148,84 @@ def claim(session: Session, step_id: int, worker: str, settings: JobSettings) ->
     row = session.get(JobStep, step_id, populate_existing=True)
     assert row is not None
     return Claim(row.id, row.step, row.subject, row.attempts, worker, now)
+
+
+def claim_siblings(session: Session, held: Claim, prefix: str, settings: JobSettings) -> list[Claim]:
+    """Also take the pending, due steps of ``held``'s kind whose subject starts with ``prefix``
+    (work that ``held``'s run covers); they are finished or released with it. Steps another
+    transaction is requesting right now are skipped, never waited for: they run on their own."""
+    now = utcnow()
+    free = (
+        select(JobStep.id)
+        .where(
+            JobStep.step == held.step,
+            JobStep.subject.startswith(prefix, autoescape=True),
+            JobStep.id != held.id,
+            JobStep.state == "pending",
+            JobStep.next_attempt_at <= now + CLOCK_SLACK,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(
+        update(JobStep)
+        .where(JobStep.id.in_(free.scalar_subquery()), JobStep.state == "pending")
+        .values(
+            state="running",
+            attempts=JobStep.attempts + 1,
+            claimed_by=held.worker,
+            claimed_at=now,
+            lease_until=now + timedelta(seconds=settings.lease),
+        )
+        .returning(JobStep.id, JobStep.subject, JobStep.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [Claim(i, held.step, subject, attempts, held.worker, now) for i, subject, attempts in rows]
+
+
+def rerun_running(session: Session, held: Claim, prefix: str) -> int:
+    """Ask the running steps of ``held``'s kind whose subject starts with ``prefix`` (not ``held``)
+    to run once more when they finish; how many were asked.
+
+    ``held``'s own row is locked first and the others are skipped when locked (a run finishing, or
+    another step doing the same): never waiting for another step's row, two steps asking each
+    other cannot deadlock.
+    """
+    session.execute(select(JobStep.id).where(_ours(held)).with_for_update())  # type: ignore[arg-type]
+    free = (
+        select(JobStep.id)
+        .where(
+            JobStep.step == held.step,
+            JobStep.subject.startswith(prefix, autoescape=True),
+            JobStep.id != held.id,
+            JobStep.state == "running",
+        )
+        .with_for_update(skip_locked=True)
+    )
+    result = session.execute(
+        update(JobStep)
+        .where(JobStep.id.in_(free.scalar_subquery()))
+        .values(requested_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def release(session: Session, claims: list[Claim]) -> None:
+    """Give claims back untried: pending again, the attempt not counted, to be sent again."""
+    for held in claims:
+        session.execute(
+            update(JobStep)
+            .where(_ours(held))  # type: ignore[arg-type]
+            .values(
+                state="pending",
+                attempts=JobStep.attempts - 1,
+                claimed_by=None,
+                claimed_at=None,
+                lease_until=None,
+                enqueued_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _ours(held: Claim) -> object:

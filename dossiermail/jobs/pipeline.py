@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from dossiermail.domain import ParsedMessage, RoutingDecision
 from dossiermail.parse import ParseError, parse_message
@@ -209,11 +209,21 @@ def process_pending(
         pending = _keys_in_state(session, "parsed")
     for chunk in _chunks(pending, BATCH):
         with store.session() as session:
+            loaded = _load_for_routing(session, chunk)  # held: the identity map holds weak references
             for key in chunk:
                 counts.healed += route_message(session, key, options)
+            del loaded
         if on_step:
             on_step("route", len(chunk), len(pending))
     return counts
+
+
+def _load_for_routing(session: Session, keys: list[str]) -> list[object]:
+    """A chunk's rows (and attachments) in two queries: ``decide`` then finds them in the session
+    instead of asking the store three times a message."""
+    raws = session.scalars(select(RawMessage).where(RawMessage.key.in_(keys))).all()
+    parsed = select(ParsedRow).where(ParsedRow.message_key.in_(keys))
+    return [*raws, *session.scalars(parsed.options(selectinload(ParsedRow.attachments)))]
 
 
 def _chunks(keys: list[str], size: int) -> Iterable[list[str]]:

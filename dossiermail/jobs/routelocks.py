@@ -9,7 +9,9 @@ something the message itself carries, so a message's lock names are:
 * ``ref:`` every dossier reference in the subject or in a ``dossiers+slug+REF@`` recipient
   (``subject_reference``, ``explicit_address``, the healing of messages in review);
 * ``subject:`` the subject blocking key (``fuzzy_subject``);
-* ``from:`` the sender and every quoted-header sender (``participant_window``, ``quoted_header``).
+* ``from:`` the sender and every quoted-header sender (``participant_window``, ``quoted_header``);
+* ``name:`` the sender's folded display name and the names of quoted headers without an address
+  (``quoted_header``'s look-up by name).
 
 A route step takes its message's locks (PostgreSQL ``pg_advisory_xact_lock``, released at commit)
 in one ascending pass: waits only happen in that pass, so no cycle of waits can form. What it only
@@ -28,11 +30,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dossiermail.domain import ParsedMessage, RoutingDecision
-from dossiermail.parse.quoted_headers import quoted_headers
+from dossiermail.parse.quoted_headers import name_key, quoted_headers
 from dossiermail.parse.subject import strip_accents
 from dossiermail.rules.model import Rules
 from dossiermail.threading.collectors.explicit_address import plus_address, recipient_addresses
 from dossiermail.threading.context import norm_message_id, subject_block
+
+# One round trip for a whole set: the function scan returns the (sorted) array in order and the
+# aggregate calls the lock function row by row in that order.
+WAIT_ALL = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k")
+TRY_ALL = text("SELECT bool_and(pg_try_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k")
 
 
 class RouteLocksBusyError(Exception):
@@ -54,15 +61,17 @@ def _name_key(name: str) -> tuple[str, ...]:
 
 
 def _quoted_senders(message: ParsedMessage, rules: Rules) -> set[str]:
-    """Addresses of the quoted headers (by name through the contacts, as ``quoted_header`` does)."""
-    senders: set[str] = set()
+    """Lock names of the quoted headers: their address, else the contacts of that name and the name."""
+    names: set[str] = set()
     for header in quoted_headers(message.text):
         if header.sender is not None:
-            senders.add(header.sender.lower())
+            names.add(f"from:{header.sender.lower()}")
             continue
         wanted = _name_key(header.name)
-        senders |= {c.email.lower() for c in rules.contacts if wanted and _name_key(c.name) == wanted}
-    return senders
+        names |= {f"from:{c.email.lower()}" for c in rules.contacts if wanted and _name_key(c.name) == wanted}
+        if folded := name_key(header.name):
+            names.add(f"name:{folded}")
+    return names
 
 
 def message_lock_names(message: ParsedMessage, rules: Rules) -> frozenset[str]:
@@ -80,7 +89,9 @@ def message_lock_names(message: ParsedMessage, rules: Rules) -> frozenset[str]:
         names.add(f"subject:{block}")
     if message.from_ and message.from_.email:
         names.add(f"from:{message.from_.email.lower()}")
-    names |= {f"from:{sender}" for sender in _quoted_senders(message, rules)}
+    if message.from_ and (folded := name_key(message.from_.name or "")):
+        names.add(f"name:{folded}")
+    names |= _quoted_senders(message, rules)
     return frozenset(names)
 
 
@@ -107,30 +118,31 @@ class RouteLocks:
         self.active = session.get_bind().dialect.name == "postgresql"
         self.held: set[str] = set()
         self.first = first
+        self.covered: set[str] = set()
 
-    def take(self, names: frozenset[str]) -> None:
-        """Wait for ``names`` and the names learnt in earlier rounds, in ascending key order."""
+    def take(self, names: frozenset[str], message_key: str) -> None:
+        """Wait for ``names`` (those of ``message_key``) and the names learnt in earlier rounds, in
+        ascending key order."""
+        self.covered.add(message_key)
         wanted = (names | self.first) - self.held
-        if self.active:
-            for name in sorted(wanted, key=lock_key):
-                self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+        if self.active and wanted:
+            self.session.execute(WAIT_ALL, {"keys": sorted({lock_key(name) for name in wanted})})
         self.held |= wanted
 
     def extend(self, names: frozenset[str]) -> None:
         """Take ``names`` without waiting; :class:`RouteLocksBusyError` (with all names) if one is held."""
         wanted = names - self.held
-        if not self.active or not wanted:
-            self.held |= wanted
-            return
-        for name in sorted(wanted, key=lock_key):
-            got = self.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+        if self.active and wanted:
+            got = self.session.scalar(TRY_ALL, {"keys": sorted({lock_key(name) for name in wanted})})
             if not got:
                 raise RouteLocksBusyError(frozenset(self.held | wanted))
-            self.held.add(name)
+        self.held |= wanted
 
     def message(self, message: ParsedMessage) -> None:
         """Before routing ``message`` (a healed one): its own lock names."""
-        self.extend(message_lock_names(message, self.rules))
+        if message.message_key not in self.covered:
+            self.extend(message_lock_names(message, self.rules))
+            self.covered.add(message.message_key)
 
     def decision(self, decision: RoutingDecision) -> None:
         """Before storing ``decision``: the dossier or automatic reference it touches."""

@@ -2,7 +2,8 @@
 
 * parse: parse the raw message (or quarantine it), then request its route step;
 * route: route it and heal what it unblocks, then request a publish step per dossier touched;
-* publish: :func:`dossiermail.jobs.republish.republish` of one building/dossier.
+* publish: :func:`dossiermail.jobs.republish.republish` of one building/dossier, one run per
+  building at a time, taking the building's other pending publish steps with it.
 
 Each step re-checks the message's state under a row lock, so running it twice changes nothing.
 Route steps whose decisions may depend on each other are serialized by fine-grained advisory locks
@@ -12,6 +13,7 @@ Route steps whose decisions may depend on each other are serialized by fine-grai
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +26,23 @@ from dossiermail.jobs.outbox import (
     LeaseLostError,
     Send,
     claim,
+    claim_siblings,
     fail,
     finish,
     publish_subject,
+    release,
     request_step,
+    rerun_running,
 )
 from dossiermail.jobs.pipeline import RouteOptions, parse_stored, route_and_heal
 from dossiermail.jobs.republish import republish
-from dossiermail.jobs.routelocks import RouteLocks, RouteLocksBusyError, message_lock_names
+from dossiermail.jobs.routelocks import (
+    TRY_ALL,
+    RouteLocks,
+    RouteLocksBusyError,
+    lock_key,
+    message_lock_names,
+)
 from dossiermail.jobs.settings import JobSettings
 from dossiermail.store import Store
 from dossiermail.store.models import ParsedRow, RawMessage
@@ -39,6 +50,8 @@ from dossiermail.store.repo import current_decision, parsed_from_row
 
 log = logging.getLogger("dossiermail.jobs")
 
+PUBLISH_ROUNDS, PUBLISH_PAUSE = 5, 0.1
+"""A publish step finding its building being published tries this often, this many seconds apart."""
 LOCK_ROUNDS = 20
 """Route transactions re-run at most this often because a lock learnt while routing was busy."""
 
@@ -117,7 +130,7 @@ def route_step(session: Session, context: StepContext, held: Claim, locks: Route
     raw = session.get(RawMessage, held.subject)
     if parsed is None or raw is None:
         return []
-    locks.take(message_lock_names(parsed_from_row(parsed, raw), context.options.rules))
+    locks.take(message_lock_names(parsed_from_row(parsed, raw), context.options.rules), held.subject)
     raw = _locked_message(session, held.subject)
     if raw is None or raw.state != "parsed":
         return []
@@ -139,10 +152,50 @@ def _dossier_of(session: Session, key: str) -> str | None:
 
 
 def publish_step(session: Session, context: StepContext, held: Claim, locks: RouteLocks) -> list[Send]:
-    """Republish one dossier (its building, for now)."""
+    """Republish one dossier (its building, for now).
+
+    One run at a time publishes a building: when another one is publishing it, this step asks
+    that run to go once more (its data may predate this step's) and is done. Then the building's
+    other pending publish steps are claimed (committed before anything is read): this run
+    republishes the whole building, so it finishes them too, or gives them back untried if it fails.
+    """
     building, _, dossier = held.subject.partition("/")
-    republish(context.store, context.options.rules, context.site_dir, building, dossier)
-    return []
+    prefix = publish_subject(building, "")
+    if not _building_publisher(session, held, prefix):
+        return []
+    with context.store.session() as claiming:
+        siblings = claim_siblings(claiming, held, prefix, context.settings)
+    try:
+        republish(context.store, context.options.rules, context.site_dir, building, dossier)
+    except Exception:
+        with context.store.session() as releasing:
+            release(releasing, siblings)
+        raise
+    sends: list[Send] = []
+    for sibling in siblings:
+        try:
+            again = finish(session, sibling)
+        except LeaseLostError:
+            continue  # re-claimed after its lease expired: that run publishes it again
+        if again is not None:
+            sends.append(again)
+    return sends
+
+
+def _building_publisher(session: Session, held: Claim, prefix: str) -> bool:
+    """Lock the building's publication for this transaction (PostgreSQL); False when the run in
+    progress was asked to go once more instead. If neither works for a while (the run is
+    committing, or others are asking it too), publish anyway: twice is only wasteful."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = lock_key(f"publish:{prefix}")
+    for _ in range(PUBLISH_ROUNDS):
+        if session.scalar(TRY_ALL, {"keys": [key]}):
+            return True
+        if rerun_running(session, held, prefix):
+            return False
+        time.sleep(PUBLISH_PAUSE)
+    return True
 
 
 HANDLERS: dict[str, Callable[[Session, StepContext, Claim, RouteLocks], list[Send]]] = {

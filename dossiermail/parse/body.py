@@ -20,6 +20,7 @@ _BLOCK_TAGS = [
     "p", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
     "pre", "hr", "address", "section", "article", "header", "footer", "dt", "dd",
 ]  # fmt: skip
+_MARKED_TAGS = [*_BLOCK_TAGS, "br", "td", "blockquote"]
 _QUOTE_OPEN = "\x02quote-open\x02"
 _QUOTE_CLOSE = "\x02quote-close\x02"
 _INLINE_SPACES = re.compile(r"[ \t\f\v\xa0\u200b]+")
@@ -37,19 +38,24 @@ def decode_part(part: Message) -> tuple[str, str | None]:
 
 
 def _mark_structure(soup: BeautifulSoup) -> None:
-    """Turn ``<br>``, blocks and blockquotes into text markers before extracting the text."""
+    """Turn ``<br>``, blocks and blockquotes into text markers before extracting the text.
+
+    One walk for all the markers (each edit is relative to its own tag, so the order of the tags
+    does not matter); a ``find_all`` walk per tag name took a fifth of ``html_to_text`` on spam.
+    """
     for tag in soup.find_all(_DROPPED_TAGS):
         tag.decompose()
-    for tag in soup.find_all("br"):
-        tag.replace_with(NavigableString("\n"))
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before(NavigableString("\n"))
-        tag.append(NavigableString("\n"))
-    for tag in soup.find_all("td"):
-        tag.append(NavigableString(" "))
-    for tag in soup.find_all("blockquote"):
-        tag.insert(0, NavigableString(f"\n{_QUOTE_OPEN}\n"))
-        tag.append(NavigableString(f"\n{_QUOTE_CLOSE}\n"))
+    for tag in soup.find_all(_MARKED_TAGS):
+        if tag.name == "br":
+            tag.replace_with(NavigableString("\n"))
+        elif tag.name == "td":
+            tag.append(NavigableString(" "))
+        elif tag.name == "blockquote":
+            tag.insert(0, NavigableString(f"\n{_QUOTE_OPEN}\n"))
+            tag.append(NavigableString(f"\n{_QUOTE_CLOSE}\n"))
+        else:
+            tag.insert_before(NavigableString("\n"))
+            tag.append(NavigableString("\n"))
 
 
 def _prefix_quotes(text: str) -> list[str]:

@@ -3,8 +3,10 @@
 A reply that lost In-Reply-To/References usually still quotes its parent with an attribution or a
 header block. This module reads them from the text, pure functions over ``str``:
 
-- Gmail/Apple attributions: ``Le lun. 3 nov. 2026 à 10:12, Nom <a@b> a écrit :``,
-  ``On Mon, Mar 8, 2010 at 2:10 PM, Name <a@b> wrote:``, ``Name <a@b> wrote:``;
+- Gmail/Apple/mutt attributions: ``Le lun. 3 nov. 2026 à 10:12, Nom <a@b> a écrit :``,
+  ``On Mon, Mar 8, 2010 at 2:10 PM, Name <a@b> wrote:``, ``Name <a@b> wrote:``,
+  ``On Mon, 3 Nov 2003, Linus Torvalds wrote:`` and a bare ``Linus Torvalds wrote:`` (two to four
+  capitalised words, followed by ``>``-quoted lines);
 - Outlook header blocks, French and English: ``De : … Envoyé : … À : … Objet : …``,
   ``From: … Sent: … To: … Subject: …`` (after ``-----Message d'origine-----`` /
   ``-----Original Message-----`` or a line of underscores), with ``>`` quoting or not.
@@ -16,8 +18,9 @@ the writer's local time, returned naive, and the caller must allow for the time 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from dossiermail.parse.subject import strip_accents
 
@@ -35,6 +38,14 @@ _FROM = {"de", "from", "von"}
 _DATE = {"envoye", "sent", "date", "gesendet", "envoye le"}
 _SUBJECT = {"objet", "subject", "betreff"}
 _BLOCK_WINDOW = 7
+NAME_KEY_LENGTH = 200
+"""Longest sender-name key stored (``parsed_messages.from_name_key``)."""
+QUOTED_LINES = 3
+"""Quoted lines kept per header (``QuotedHeader.quoted``)."""
+QUOTED_SPAN = 40
+SUBSTANTIAL = 24
+"""A quoted line counts once folded to this many characters (not "ok", "Hi Linus,")."""
+_NAME_WORD = re.compile(r"^[^\W\d_][\w.'-]*$")
 
 _MONTHS = {
     "jan": 1, "janv": 1, "janvier": 1, "january": 1,
@@ -70,6 +81,35 @@ class QuotedHeader:
     subject: str | None
     line: str
     """The line the header starts on, as written (for ``explain``)."""
+    quoted: tuple[str, ...] = ()
+    """The first substantial lines quoted just below the header (one ``>`` deeper), folded with
+    ``fold_text``: the start of the quoted message's own text."""
+
+
+def fold_text(text: str) -> str:
+    """Text folded for comparison: no accents, lower case, words only, single spaces."""
+    return " ".join(re.sub(r"[^\w]+", " ", strip_accents(text).lower()).split())
+
+
+def _depth(line: str) -> int:
+    prefix = _QUOTE.match(line)
+    return prefix.group(0).count(">") if prefix else 0
+
+
+def quoted_body(lines: list[str], header_line: int, start: int) -> tuple[str, ...]:
+    """The first ``QUOTED_LINES`` substantial lines quoted one level below ``lines[header_line]``,
+    looking at most ``QUOTED_SPAN`` lines from ``start``; folded with ``fold_text``."""
+    depth = _depth(lines[header_line]) + 1
+    found: list[str] = []
+    for line in lines[start : start + QUOTED_SPAN]:
+        if line.strip() and _depth(line) < depth:
+            break
+        folded = fold_text(_unquoted(line)) if _depth(line) == depth else ""
+        if len(folded) >= SUBSTANTIAL:
+            found.append(folded)
+        if len(found) == QUOTED_LINES:
+            break
+    return tuple(found)
 
 
 def _unquoted(line: str) -> str:
@@ -138,6 +178,29 @@ def parse_quoted_date(text: str, french: bool = False) -> datetime | None:
     return when.replace(tzinfo=UTC)
 
 
+def name_key(name: str) -> str:
+    """A display name folded for lookups: no accents, lower case, words sorted (either order).
+
+    ``"Linus Torvalds"``, ``"TORVALDS, Linus"`` and ``"torvalds linus"`` share one key.
+    """
+    words = re.sub(r"[^\w\s'-]", " ", strip_accents(name).lower()).split()
+    return " ".join(sorted(words))[:NAME_KEY_LENGTH]
+
+
+def _person(who: str) -> bool:
+    """``Linus Torvalds``: two to four capitalised words, as a name written alone before ``wrote:``."""
+    words = who.split()
+    return 2 <= len(words) <= 4 and all(_NAME_WORD.match(w) and w[0].isupper() for w in words)
+
+
+def _quote_follows(lines: list[str], index: int) -> bool:
+    """The next non-blank line after ``index`` is ``>``-quoted."""
+    for line in lines[index + 1 : index + 3]:
+        if line.strip():
+            return line.lstrip().startswith(">")
+    return False
+
+
 def _attribution(lines: list[str], index: int) -> tuple[QuotedHeader, int] | None:
     """An attribution on this line, or wrapped over this line and the next."""
     first = _unquoted(lines[index])
@@ -153,7 +216,8 @@ def _attribution(lines: list[str], index: int) -> tuple[QuotedHeader, int] | Non
         when, who = found["when"] or "", found["who"]
         date = parse_quoted_date(when, text.lower().startswith("le ")) if when else None
         sender = _address(who) or _address(when)
-        if date is not None or sender is not None:
+        named = not when and _person(who) and _quote_follows(lines, index + used - 1)
+        if date is not None or sender is not None or named:
             return QuotedHeader(sender, _name(who), date, None, first), used
     return None
 
@@ -191,6 +255,7 @@ def _header_block(lines: list[str], index: int) -> tuple[QuotedHeader, int] | No
     return header, end - index
 
 
+@lru_cache(maxsize=16)  # routing asks twice per message (collector, visibility): parse once
 def quoted_headers(text: str, limit: int = MAX_HEADERS) -> tuple[QuotedHeader, ...]:
     """The quoted headers in ``text``, first (most recent message) first, at most ``limit``."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -201,6 +266,7 @@ def quoted_headers(text: str, limit: int = MAX_HEADERS) -> tuple[QuotedHeader, .
         if match is None:
             index += 1
             continue
-        found.append(match[0])
+        body = quoted_body(lines, index, index + match[1])
+        found.append(replace(match[0], quoted=body))
         index += match[1]
     return tuple(found)

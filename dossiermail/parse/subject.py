@@ -31,6 +31,8 @@ _PUNCTUATION = re.compile(r"[^\w]+")
 
 def strip_accents(text: str) -> str:
     """``"Réf. état"`` -> ``"Ref. etat"``; also folds ligatures such as œ."""
+    if text.isascii():  # nothing to fold; routing folds every candidate's text, mostly ASCII
+        return text
     decomposed = unicodedata.normalize("NFKD", text.replace("œ", "oe").replace("Œ", "OE"))
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 

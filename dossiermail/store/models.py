@@ -26,7 +26,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dossiermail.parse.quoted_headers import NAME_KEY_LENGTH, name_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -62,6 +65,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _from_name_key(context: DefaultExecutionContext) -> str:
+    """The folded sender name of the row being inserted (``parsed_messages.from_name_key``)."""
+    parameters: dict[str, object] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return name_key(str(parameters.get("from_name") or ""))
+
+
 class Base(DeclarativeBase):
     """Declarative base with stable constraint names (alembic needs them)."""
 
@@ -91,7 +100,11 @@ class ParsedRow(Base):
 
     __tablename__ = "parsed_messages"
     # fuzzy-subject candidates: one block, newest first (``StoreIndex.open_dossiers``)
-    __table_args__ = (Index("ix_parsed_messages_subject_block_date", "subject_block", "date"),)
+    # quoted-header names: one sender name within a date window (``StoreIndex.messages_named``)
+    __table_args__ = (
+        Index("ix_parsed_messages_subject_block_date", "subject_block", "date"),
+        Index("ix_parsed_messages_from_name_key_date", "from_name_key", "date"),
+    )
 
     message_key: Mapped[str] = mapped_column(
         ForeignKey("raw_messages.key", ondelete="CASCADE"), primary_key=True
@@ -102,6 +115,8 @@ class ParsedRow(Base):
     normalized_subject: Mapped[str] = mapped_column(Text, default="")
     subject_block: Mapped[str] = mapped_column(String(32), default="")
     from_name: Mapped[str] = mapped_column(Text, default="")
+    from_name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), default=_from_name_key)
+    """``name_key(from_name)``, filled on insert (migration 0008)."""
     from_email: Mapped[str | None] = mapped_column(String(320), index=True)
     to: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     cc: Mapped[list[list[str]]] = mapped_column(JSON, default=list)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from dossiermail.domain import Address, Attachment, Evidence, ParsedMessage, Rou
 from dossiermail.rules.model import Rules
 from dossiermail.store.models import (
     AttachmentRow,
+    Base,
     BuildingRow,
     ContactRow,
     DecisionRow,
@@ -101,6 +103,12 @@ class StoreIndex:
         rows = self.session.execute(_SENT, {"senders": wanted, "since": since, "until": until})
         return [_filed(*row) for row in rows]
 
+    def messages_named(self, name_key: str, since: datetime, until: datetime) -> Sequence[FiledMessage]:
+        if not name_key:
+            return []
+        rows = self.session.execute(_NAMED, {"name_key": name_key, "since": since, "until": until})
+        return [_filed(*row) for row in rows]
+
 
 def _decided(message_id: Any, message_key: Any) -> Select[*tuple[Any, ...]]:
     """The columns of a ``RoutedParent``: ``message_id`` and the current decision of ``message_key``."""
@@ -129,28 +137,38 @@ _LINKED = _decided(ThreadLink.target_id, ThreadLink.message_key).where(
     ThreadLink.target_id.in_(bindparam("ids", expanding=True)),
     ThreadLink.message_key != bindparam("exclude"),
 )
-_SENT = (
-    select(
-        ParsedRow.message_id_norm,
-        ParsedRow.from_email,
-        ParsedRow.date,
-        ParsedRow.normalized_subject,
-        DecisionRow.outcome,
-        BuildingRow.slug,
-        DossierRow.reference,
-        DecisionRow.confidence,
-        DecisionRow.visibility,
+
+
+def _filed_query(sender: Any) -> Select[*tuple[Any, ...]]:
+    """The columns of a ``FiledMessage`` for the messages matching ``sender``, within a date window."""
+    return (
+        select(
+            ParsedRow.message_id_norm,
+            ParsedRow.from_email,
+            ParsedRow.date,
+            ParsedRow.normalized_subject,
+            DecisionRow.outcome,
+            BuildingRow.slug,
+            DossierRow.reference,
+            DecisionRow.confidence,
+            DecisionRow.visibility,
+            ParsedRow.new_text,
+        )
+        .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+        .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
+        .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+        .where(sender)
+        .where(ParsedRow.date >= bindparam("since"), ParsedRow.date <= bindparam("until"))
+        .where(DecisionRow.superseded_at.is_(None))
+        .order_by(ParsedRow.date)
+        .limit(CANDIDATE_LIMIT)
     )
-    .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
-    .outerjoin(BuildingRow, BuildingRow.id == DecisionRow.building_id)
-    .outerjoin(DossierRow, DossierRow.id == DecisionRow.dossier_id)
-    .where(ParsedRow.from_email.in_(bindparam("senders", expanding=True)))
-    .where(ParsedRow.date >= bindparam("since"), ParsedRow.date <= bindparam("until"))
-    .where(DecisionRow.superseded_at.is_(None))
-    .order_by(ParsedRow.date)
-    .limit(CANDIDATE_LIMIT)
-)
+
+
+_SENT = _filed_query(ParsedRow.from_email.in_(bindparam("senders", expanding=True)))
 """``messages_from``: starts from the ``from_email`` index, so its cost follows one sender's mail."""
+_NAMED = _filed_query(ParsedRow.from_name_key == bindparam("name_key"))
+"""``messages_named``: starts from the ``(from_name_key, date)`` index (migration 0008)."""
 
 
 def _filed(  # noqa: PLR0913, PLR0917 - one column each
@@ -163,9 +181,10 @@ def _filed(  # noqa: PLR0913, PLR0917 - one column each
     dossier: str | None,
     confidence: float,
     visibility: str,
+    new_text: str,
 ) -> FiledMessage:
     return FiledMessage(
-        message_id, sender or "", date, subject, outcome, building, dossier, confidence, visibility
+        message_id, sender or "", date, subject, outcome, building, dossier, confidence, visibility, new_text
     )
 
 
@@ -180,7 +199,19 @@ def open_dossiers_query(
     """Messages filed in non-closed dossiers of ``buildings`` with this subject block, newest first.
 
     Starts from the ``subject_block`` index, so its cost follows the block, not the dossier count.
+    The statement is built once per shape and given this lookup's values (building it and its cache
+    key anew for every routed message cost more than running it).
     """
+    values: dict[str, Any] = {"block": block, "buildings": sorted(buildings)}
+    if since is not None:
+        values["since"] = since
+    if until is not None:
+        values["until"] = until
+    return _open_dossiers_shape(since is not None, until is not None).params(values)
+
+
+@lru_cache(maxsize=4)
+def _open_dossiers_shape(with_since: bool, with_until: bool) -> Select[*tuple[Any, ...]]:
     query = (
         select(
             BuildingRow.slug,
@@ -194,15 +225,15 @@ def open_dossiers_query(
         .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
         .join(DossierRow, DossierRow.id == DecisionRow.dossier_id)
         .join(BuildingRow, BuildingRow.id == DossierRow.building_id)
-        .where(ParsedRow.subject_block == block)
+        .where(ParsedRow.subject_block == bindparam("block"))
         .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "assigned")
-        .where(BuildingRow.slug.in_(sorted(buildings)), DossierRow.status != "clos")
+        .where(BuildingRow.slug.in_(bindparam("buildings", expanding=True)), DossierRow.status != "clos")
         .order_by(ParsedRow.date.desc())
         .limit(CANDIDATE_LIMIT)
     )
-    if since is not None:
-        query = query.where(ParsedRow.date >= since)
-    return query if until is None else query.where(ParsedRow.date <= until)
+    if with_since:
+        query = query.where(ParsedRow.date >= bindparam("since"))
+    return query.where(ParsedRow.date <= bindparam("until")) if with_until else query
 
 
 def _candidate(
@@ -399,107 +430,125 @@ def current_decision(session: Session, message_key: str) -> DecisionRow | None:
     )
 
 
-def save_decision(session: Session, message_key: str, decision: RoutingDecision) -> DecisionRow:
-    """Store ``decision`` as the message's current one (opening its dossier if asked)."""
+def save_decision(session: Session, message_key: str, decision: RoutingDecision) -> int:
+    """Store ``decision`` as the message's current one (opening its dossier if asked); its row id.
+
+    Core statements built once (the ORM unit of work cost more than the SQL it ran, per message):
+    the decision row and its evidence rows are inserted without loading any ORM object.
+    """
     now = utcnow()
-    session.execute(
-        update(DecisionRow)
-        .where(DecisionRow.message_key == message_key, DecisionRow.superseded_at.is_(None))
-        .values(superseded_at=now)
-    )
-    building = _building_row(session, decision.building)
-    dossier = _dossier_for(session, message_key, decision, building)
-    row = DecisionRow(
-        message_key=message_key,
-        outcome=decision.outcome,
-        building_id=building.id if building else None,
-        dossier_id=dossier.id if dossier else None,
-        confidence=decision.confidence,
-        reason=decision.reason,
-        rules_version=decision.rules_version,
-        waiting_for=list(decision.waiting_for),
-        visibility=decision.visibility,
-        decided_at=now,
-        evidence=[_evidence_row(i, e) for i, e in enumerate(decision.evidence)],
-    )
-    session.add(row)
-    session.flush()
-    return row
+    session.execute(_SUPERSEDE, {"key": message_key, "now": now})
+    building_id = _building_id(session, decision.building)
+    dossier_id = _dossier_for(session, message_key, decision, building_id)
+    values = {
+        "message_key": message_key,
+        "outcome": decision.outcome,
+        "building_id": building_id,
+        "dossier_id": dossier_id,
+        "confidence": decision.confidence,
+        "reason": decision.reason,
+        "rules_version": decision.rules_version,
+        "waiting_for": list(decision.waiting_for),
+        "visibility": decision.visibility,
+        "decided_at": now,
+    }
+    decision_id: int = session.execute(_INSERT_DECISION, values).scalar_one()
+    if decision.evidence:
+        evidence = [_evidence_values(decision_id, i, e) for i, e in enumerate(decision.evidence)]
+        session.execute(_INSERT_EVIDENCE, evidence)
+    return decision_id
 
 
-def _evidence_row(position: int, evidence: Evidence) -> EvidenceRow:
-    return EvidenceRow(
-        position=position,
-        kind=evidence.kind,
-        building=evidence.building,
-        dossier=evidence.dossier,
-        score=evidence.score,
-        rule=evidence.rule,
-        detail=evidence.detail,
-    )
+_SUPERSEDE = (
+    update(DecisionRow)
+    .where(DecisionRow.message_key == bindparam("key"), DecisionRow.superseded_at.is_(None))
+    .values(superseded_at=bindparam("now"))
+    .execution_options(synchronize_session="fetch")
+)
+"""ORM update (decisions loaded in the session see ``superseded_at``), built once."""
+_DECISIONS = Base.metadata.tables[DecisionRow.__tablename__]
+_BUILDINGS = Base.metadata.tables[BuildingRow.__tablename__]
+_DOSSIERS = Base.metadata.tables[DossierRow.__tablename__]
+_INSERT_DECISION = insert(_DECISIONS).returning(_DECISIONS.c.id)
+_INSERT_EVIDENCE = insert(Base.metadata.tables[EvidenceRow.__tablename__])
+_BUILDING_ID = select(_BUILDINGS.c.id).where(_BUILDINGS.c.slug == bindparam("slug"))
+_INSERT_BUILDING = insert(_BUILDINGS).returning(_BUILDINGS.c.id)
+_DOSSIER_ID = select(_DOSSIERS.c.id).where(
+    _DOSSIERS.c.building_id == bindparam("building"), _DOSSIERS.c.reference == bindparam("reference")
+)
+_INSERT_DOSSIER = insert(_DOSSIERS).returning(_DOSSIERS.c.id)
 
 
-def _building_row(session: Session, slug: str | None) -> BuildingRow | None:
+def _evidence_values(decision_id: int, position: int, evidence: Evidence) -> dict[str, Any]:
+    return {
+        "decision_id": decision_id,
+        "position": position,
+        "kind": evidence.kind,
+        "building": evidence.building,
+        "dossier": evidence.dossier,
+        "score": evidence.score,
+        "rule": evidence.rule,
+        "detail": evidence.detail,
+    }
+
+
+def _building_id(session: Session, slug: str | None) -> int | None:
     if slug is None:
         return None
-    row = session.scalar(select(BuildingRow).where(BuildingRow.slug == slug))
-    if row is None:
-        row = BuildingRow(slug=slug, name=slug, address="", origin="routing")
-        session.add(row)
-        session.flush()
-    return row
+    found: int | None = session.execute(_BUILDING_ID, {"slug": slug}).scalar()
+    if found is None:
+        values = {"slug": slug, "name": slug, "address": "", "origin": "routing"}
+        found = session.execute(_INSERT_BUILDING, values).scalar_one()
+    return found
 
 
 def _dossier_for(
-    session: Session, message_key: str, decision: RoutingDecision, building: BuildingRow | None
-) -> DossierRow | None:
-    if building is None:
+    session: Session, message_key: str, decision: RoutingDecision, building_id: int | None
+) -> int | None:
+    if building_id is None:
         return None
     if decision.opens is not None:
-        return _open_dossier(session, message_key, decision, building)
+        return _open_dossier(session, message_key, decision, building_id)
     if decision.dossier is None:
         return None
-    return session.scalar(
-        select(DossierRow).where(
-            DossierRow.building_id == building.id, DossierRow.reference == decision.dossier
-        )
-    )
+    return _dossier_id(session, building_id, decision.dossier)
 
 
-def _open_dossier(
-    session: Session, message_key: str, decision: RoutingDecision, building: BuildingRow
-) -> DossierRow:
+def _dossier_id(session: Session, building_id: int, reference: str) -> int | None:
+    params = {"building": building_id, "reference": reference}
+    found: int | None = session.execute(_DOSSIER_ID, params).scalar()
+    return found
+
+
+def _open_dossier(session: Session, message_key: str, decision: RoutingDecision, building_id: int) -> int:
     opens = decision.opens
     assert opens is not None
-    reference = opens.reference or next_auto_reference(session, building)
-    existing = session.scalar(
-        select(DossierRow).where(DossierRow.building_id == building.id, DossierRow.reference == reference)
-    )
+    reference = opens.reference or next_auto_reference(session, building_id)
+    existing = _dossier_id(session, building_id, reference)
     if existing is not None:
         return existing
-    row = DossierRow(
-        building_id=building.id,
-        reference=reference,
-        title=opens.title,
-        status=opens.status,
-        opened_at=utcnow(),
-        opened_by=f"message {message_key[:12]}",
-    )
-    session.add(row)
-    session.flush()
-    return row
+    values = {
+        "building_id": building_id,
+        "reference": reference,
+        "title": opens.title,
+        "status": opens.status,
+        "opened_at": utcnow(),
+        "opened_by": f"message {message_key[:12]}",
+    }
+    created: int = session.execute(_INSERT_DOSSIER, values).scalar_one()
+    return created
 
 
 AUTO_PREFIX = "QUAL"
 
 
-def next_auto_reference(session: Session, building: BuildingRow) -> str:
+def next_auto_reference(session: Session, building_id: int) -> str:
     """The next free ``QUAL-<year>-<nnn>`` reference of a building (dossiers à qualifier)."""
     year = datetime.now(UTC).year
     prefix = f"{AUTO_PREFIX}-{year}-"
     count = session.scalar(
         select(func.count(DossierRow.id)).where(
-            DossierRow.building_id == building.id, DossierRow.reference.like(f"{prefix}%")
+            DossierRow.building_id == building_id, DossierRow.reference.like(f"{prefix}%")
         )
     )
     return f"{prefix}{(count or 0) + 1:03d}"

@@ -50,6 +50,8 @@ class FiledMessage:
     dossier: str | None
     confidence: float = 1.0
     visibility: str = "public"
+    new_text: str = ""
+    """The message's own text (without its quotes), for the quoted-body match."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,12 @@ class RoutingIndex(Protocol):
         ``until``, with their current decision (indexed on the sender address)."""
         ...
 
+    def messages_named(self, name_key: str, since: datetime, until: datetime) -> Sequence[FiledMessage]:
+        """Stored messages whose sender's display name folds to ``name_key``
+        (``dossiermail.parse.quoted_headers.name_key``) dated from ``since`` to ``until``, with their
+        current decision (indexed on the folded name)."""
+        ...
+
 
 class EmptyIndex:
     """An index that knows nothing: for ``explain`` without a store."""
@@ -137,6 +145,9 @@ class EmptyIndex:
     def messages_from(
         self, senders: Sequence[str], since: datetime, until: datetime
     ) -> Sequence[FiledMessage]:
+        return ()
+
+    def messages_named(self, name_key: str, since: datetime, until: datetime) -> Sequence[FiledMessage]:
         return ()
 
 
@@ -176,6 +187,9 @@ class MemoIndex:
         self, senders: Sequence[str], since: datetime, until: datetime
     ) -> Sequence[FiledMessage]:
         return cast(Sequence[FiledMessage], self._ask("messages_from", tuple(senders), since, until))
+
+    def messages_named(self, name_key: str, since: datetime, until: datetime) -> Sequence[FiledMessage]:
+        return cast(Sequence[FiledMessage], self._ask("messages_named", name_key, since, until))
 
 
 @dataclass(frozen=True)
