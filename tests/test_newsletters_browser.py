@@ -3,7 +3,7 @@
 The twelve newsletters of ``tests/data/newsletters`` (SpamAssassin corpus, unchanged bodies) are
 re-addressed as replies in a dossier of ``rules/`` — their bulk headers dropped so routing files them
 instead of ignoring them — imported next to the samples, published, and every page of the building is
-opened in Chromium through the visitor of the XSS pipeline test, which records any request to another
+opened in Chromium through the XSS pipeline test's ``visit_all``, which records any request to another
 host and aborts it.
 """
 
@@ -26,9 +26,9 @@ from tests.test_xss_pipeline import (
     LOCAL_HOST,
     PARENT_ID,
     REFERENCE,
-    Visitor,
     _QuietHandler,
     dossiermail,
+    visit_all,
 )
 
 pytestmark = pytest.mark.slow
@@ -104,12 +104,4 @@ def test_newsletters_are_shown_without_any_request_beyond_the_server(
     assert all(f"lettre-{number:02d}" in syndic for number in range(1, 13))
     assert "images distantes bloquées" in syndic
     assert _REMOTE_SRC.search(syndic) is None
-    failures: list[str] = []
-    visitor = Visitor(chromium)
-    try:
-        for page in pages:
-            relative = page.relative_to(site).as_posix()
-            failures += [f"{relative}: {problem}" for problem in visitor.visit(f"{base}/{relative}")]
-    finally:
-        visitor.page.close()
-    assert failures == []
+    assert visit_all(chromium, site, base, pages) == []
