@@ -17,6 +17,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +75,23 @@ protocol imap {{
 def available() -> str | None:
     """The path of the ``dovecot`` binary, or None when Dovecot is not installed."""
     return shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+
+
+@contextmanager
+def running() -> Iterator[Dovecot]:
+    """A started throwaway Dovecot, removed at the end; a missing Dovecot fails under CI=true."""
+    from tests.conftest import service_missing
+
+    binary = available()
+    if binary is None:
+        service_missing("Dovecot (apt-get install -y dovecot-imapd, or `make services`)")
+        raise AssertionError("unreachable: service_missing skips or fails")
+    instance = Dovecot(binary)
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.cleanup()
 
 
 def free_port() -> int:

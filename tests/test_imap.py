@@ -25,7 +25,7 @@ from dossiermail.ingest.imap_config import ImapConfigFile, Mailbox, MailboxConfi
 from dossiermail.store import Store, open_store
 from dossiermail.store.models import MailboxState, RawMessage
 from tests import dovecot as dv
-from tests.conftest import RULES, service_missing
+from tests.conftest import RULES
 
 AZUR = "cabinet-azur.example.fr"
 FAST = ImapConfigFile(idle_timeout=5, poll_interval=1, backoff_max=1)
@@ -47,16 +47,8 @@ def mail(n: int, subject: str = "Fuite au plafond du lot 12") -> bytes:
 @pytest.fixture(scope="module")
 def server() -> Iterator[dv.Dovecot]:
     """A running throwaway Dovecot shared by this file's tests, removed at the end."""
-    binary = dv.available()
-    if binary is None:
-        service_missing("Dovecot (apt-get install -y dovecot-imapd, or `make services`)")
-        return
-    instance = dv.Dovecot(binary)
-    try:
-        instance.start()
+    with dv.running() as instance:
         yield instance
-    finally:
-        instance.cleanup()
 
 
 @pytest.fixture

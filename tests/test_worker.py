@@ -324,16 +324,8 @@ def test_mail_received_by_smtp_goes_to_the_workers(redis_broker: Broker, tmp_pat
 @pytest.fixture
 def dovecot() -> Iterator[dv.Dovecot]:
     """A throwaway Dovecot for one test."""
-    binary = dv.available()
-    if binary is None:
-        service_missing("Dovecot (apt-get install -y dovecot-imapd, or `make services`)")
-        return
-    instance = dv.Dovecot(binary)
-    try:
-        instance.start()
+    with dv.running() as instance:
         yield instance
-    finally:
-        instance.cleanup()
 
 
 def test_mail_polled_by_imap_goes_to_the_workers(
