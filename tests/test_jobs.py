@@ -304,3 +304,37 @@ def test_status_of_an_empty_store_is_ok_and_json(sqlite_url: str) -> None:
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
     assert figures["ok"] is True and figures["steps"] == {} and figures["waiting_messages"] == 0
+
+
+def test_a_delayed_publication_is_due_later_and_gathers_what_is_requested_meanwhile(store: Store) -> None:
+    with store.session() as session:
+        send = request_step(session, "publish", "b/D-1", 5.0)
+        assert send is not None and send.delay == 5.0
+        assert request_step(session, "publish", "b/D-1", 5.0) is None  # joins the waiting one
+        row = session.get(JobStep, send.id)
+        assert row is not None and row.enqueued_at is not None  # sent with its delay by the caller
+        assert row.next_attempt_at - row.created_at == timedelta(seconds=5)
+        assert claim(session, send.id, "w1", SETTINGS) is None  # not due yet
+        assert unsent(session) == []
+
+
+def test_a_publish_run_also_takes_its_buildings_steps_still_waiting_for_their_delay(store: Store) -> None:
+    step_id = _step(store)
+    with store.session() as session:
+        request_step(session, "publish", "b/D-2", 60.0)
+        held = claim(session, step_id, "w1", SETTINGS)
+    assert held is not None
+    with store.session() as session:
+        assert [s.subject for s in claim_siblings(session, held, "b/", SETTINGS)] == ["b/D-2"]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"), [("0", 0.0), ("2.5", 2.5), ("-1", "zero or a positive"), ("soon", "a number")]
+)
+def test_the_publish_delay_comes_from_the_environment(written: str, expected: float | str) -> None:
+    env = {"DOSSIERMAIL_PUBLISH_DELAY": written}
+    if isinstance(expected, float):
+        assert JobSettings.from_env(env).publish_delay == expected
+        return
+    with pytest.raises(ValueError, match=f"DOSSIERMAIL_PUBLISH_DELAY='{written}': expected {expected}"):
+        JobSettings.from_env(env)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
+import mailparser
 import pytest
 
-from dossiermail.parse import ParseError, parse_message
+from dossiermail.parse import ParseError, attachment_bytes, parse_message
 from dossiermail.parse.containment import MAX_DEPTH
 
 HEAD = b"From: a@example.fr\r\nSubject: essai\r\n"
@@ -89,14 +88,33 @@ def test_unexpected_parser_exception_becomes_a_one_line_parse_error(
     def explode(raw: bytes) -> None:
         raise ValueError("ligne 1\nligne 2")
 
-    monkeypatch.setattr("dossiermail.parse.message.mailparser.parse_from_bytes", explode)
+    monkeypatch.setattr("dossiermail.parse.message.message_from_bytes", explode)
     with pytest.raises(ParseError, match=r"^parser failed: ValueError: ligne 1$"):
         parse_message(HEAD + b"\r\nbody", "k")
 
 
-def test_mail_parser_logging_is_silenced(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    # mail-parser logs "Email content 'enriched' not handled" at WARNING for this part.
+def test_recursion_error_inside_the_parser_is_the_nesting_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def recurse(raw: bytes) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("dossiermail.parse.message.message_from_bytes", recurse)
+    with pytest.raises(ParseError, match=r"^multipart nesting deeper than 30$"):
+        parse_message(HEAD + b"\r\nbody", "k")
+
+
+def test_parsing_does_not_go_through_mail_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(raw: bytes) -> None:
+        raise AssertionError("mail-parser called")
+
+    monkeypatch.setattr(mailparser.MailParser, "from_bytes", forbidden)
     raw = HEAD + b'Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\n'
-    parse_message(raw + b"Content-Type: text/enriched\r\n\r\n<bold>x</bold>\r\n--x--\r\n", "k")
-    assert [r.name for r in caplog.records if r.name.startswith("mailparser")] == []
+    raw += b"Content-Type: text/enriched\r\n\r\n<bold>x</bold>\r\n--x--\r\n"
+    assert parse_message(raw, "k").attachments[0].content_type == "text/enriched"
+    assert attachment_bytes(raw, 0).strip() == b"<bold>x</bold>"
+
+
+def test_attachment_bytes_refuses_absurd_nesting_like_parse_message() -> None:
+    with pytest.raises(ParseError, match=r"^multipart nesting deeper than 30$"):
+        attachment_bytes(nested(2000), 0)

@@ -21,8 +21,9 @@ FOLDERS = ("hostile", "notmuch")
 SKIPPED_SUFFIXES = {".json", ".jsonl", ".md", ".py", ".sh"}
 SKIPPED_NAME_PARTS = ("README", "COPYING", "LICENSE")
 MAX_SECONDS = 5.0
-# Observed: all 320 notmuch files parse (``broken`` too); 254 of 590 hostile files parse, the
-# rest are fuzzer seeds without any mail header, NUL bytes in headers and MIME fragments.
+# Observed: all 320 notmuch files parse (``broken`` too); 255 of 590 hostile files parse, the
+# rest are fuzzer seeds and MIME fragments without any mail header (265) and NUL bytes in headers
+# (70). (With mail-parser, until 2026-11, 254: it failed on an mbox file with AttributeError.)
 NOTMUCH_MIN_PARSED = 320
 HOSTILE_MIN_PARSED = 250
 
@@ -93,7 +94,7 @@ def test_hostile_bodies_behind_valid_headers_never_crash_the_parser(path: Path |
     result, seconds = parse_timed(raw)
     assert seconds < MAX_SECONDS, f"{seconds:.1f} s"
     if isinstance(result, ParseError):
-        known = ("NUL byte in headers", "parser failed: AttributeError", "multipart nesting")
+        known = ("NUL byte in headers", "multipart nesting")
         assert str(result).startswith(known), str(result)
 
 

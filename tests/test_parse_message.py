@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, timedelta
+from email import message_from_bytes
 
 import pytest
+from mailparser.utils import get_addresses
 
 from dossiermail.domain import Address
-from dossiermail.parse import ParseError, attachment_bytes, parse_message
+from dossiermail.parse import ParseError, attachment_bytes, headers, parse_message
+from tests.test_parse_oracle import message_files
 
 HEADERS = (
     "From: Marie Lefèvre <marie@example.fr>",
@@ -82,6 +85,83 @@ def test_addresses_have_decoded_names_and_lower_cased_emails() -> None:
     assert parsed.from_ == Address("René Barthélémy", "rene.b@example.fr")
     assert parsed.to == (Address("Conseil, syndical", "cs@residence.example"),)
     assert [a.email for a in parsed.cc][:2] == ["a@b.example", "c@d.example"]
+
+
+def test_a_name_equal_to_its_address_is_left_empty() -> None:
+    raw = mail('From: "marie@example.fr" <marie@example.fr>', "To: <gestion@syndic.example>")
+    parsed = parse_message(raw, "k")
+    assert parsed.from_ == Address("", "marie@example.fr")
+    assert parsed.to == (Address("", "gestion@syndic.example"),)
+
+
+def test_a_comment_after_a_bare_address_is_its_name() -> None:
+    parsed = parse_message(mail("From: marie@example.fr (Marie Lefèvre)"), "k")
+    assert parsed.from_ == Address("Marie Lefèvre", "marie@example.fr")
+
+
+def test_encoded_words_are_decoded_in_names_but_not_inside_quotes() -> None:
+    raw = mail(
+        "From: =?utf-8?q?Ren=C3=A9?= Dupont <rene@example.fr>",
+        'To: "=?utf-8?q?Ren=C3=A9?=" <rene@example.fr>',
+    )
+    parsed = parse_message(raw, "k")
+    assert parsed.from_ == Address("René Dupont", "rene@example.fr")
+    assert parsed.to == (Address("=?utf-8?q?Ren=C3=A9?=", "rene@example.fr"),)  # RFC 2047 §5
+
+
+def test_raw_latin1_display_name_is_decoded() -> None:
+    raw = mail().replace(b"Marie Lef\xc3\xa8vre", "René Lefèvre".encode("latin-1"))
+    assert parse_message(raw, "k").from_ == Address("René Lefèvre", "marie@example.fr")
+
+
+def test_ambiguous_or_broken_items_give_no_address_but_their_neighbours_do() -> None:
+    raw = mail(
+        'To: a@example.fr, "guillemet ouvert <b@example.fr>',
+        "Cc: <<c@example.fr>>, d@example.fr, x <e@example.fr> y, sans-arobase, f@example.fr",
+    )
+    parsed = parse_message(raw, "k")
+    assert [a.email for a in parsed.to] == ["a@example.fr"]
+    assert [a.email for a in parsed.cc] == ["d@example.fr", "f@example.fr"]
+
+
+def test_deeply_nested_comment_in_an_address_does_not_recurse() -> None:
+    raw = mail("From: marie@example.fr (" + "(" * 5000 + ")" * 5000 + ")")
+    assert parse_message(raw, "k").from_ == Address("", "marie@example.fr")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "marie@example.fr",
+        "Marie Lefevre <marie@example.fr>",
+        '"Lefevre, Marie" <marie@example.fr>,\r\n\t"" <b@example.fr>, <c@example.fr>',
+        "J. P. O'Neil <jp.o-neil+devis@ex-ample.fr>, , bounce=x=y@example.fr,",
+        '"a@example.fr" <a@example.fr>',
+    ],
+)
+def test_the_regex_for_common_headers_reads_what_mail_parser_reads(value: str) -> None:
+    fast = headers._fast_pairs(value)
+    assert fast is not None
+    assert fast == _mail_parser_pairs(value)
+
+
+def _mail_parser_pairs(value: str) -> list[tuple[str, str]]:
+    return [(name, address) for name, address in get_addresses(value, decode_names=True) if address]
+
+
+def test_every_corpus_address_header_the_regex_reads_is_read_as_mail_parser_reads_it() -> None:
+    """The fast path may only answer when it gives what mail-parser's structural parser gives."""
+    read = 0
+    for path in message_files():
+        message = message_from_bytes(path.read_bytes())
+        for name, value in message.raw_items():
+            if name.lower() not in {"from", "to", "cc"} or not str(value).isascii():
+                continue
+            fast = headers._fast_pairs(str(value))
+            if fast is not None:
+                read += 1
+                assert fast == _mail_parser_pairs(str(value)), (path.name, value)
+    assert read > 1000  # the corpora's headers, not an empty loop
 
 
 def test_missing_address_headers_give_empty_values() -> None:

@@ -8,6 +8,7 @@ store it once.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Executable, select
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from dossiermail.domain import AcceptResult, RawMail
 from dossiermail.ingest.identity import content_key
-from dossiermail.store.models import RawMessage
+from dossiermail.store.models import Base, RawMessage
 
 
 def accept(
@@ -42,22 +43,32 @@ def accept(
         "forced_building": forced_building,
         "auto_dossiers": auto_dossiers,
     }
-    statement = _insert_unless_present(session.get_bind().dialect.name, values)
+    statement = _insert_unless_present(session.get_bind().dialect.name)
     if statement is None:
         return _accept_portably(session, key, values)
-    inserted = session.execute(statement).first()
+    session.flush()  # what the ORM statement's autoflush did: pending rows first
+    inserted = session.connection().execute(statement, values).first()
     return AcceptResult(key, duplicate=inserted is None)
 
 
-def _insert_unless_present(dialect: str, values: dict[str, Any]) -> Executable | None:
-    """``INSERT … ON CONFLICT (key) DO NOTHING`` where the dialect has it."""
+@lru_cache(maxsize=4)
+def _insert_unless_present(dialect: str) -> Executable | None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING key`` where the dialect has it.
+
+    Built once per dialect, the message's values bound when it runs: building the statement (and its
+    cache key) for every message cost more than running it.
+    """
     if dialect == "postgresql":
-        pg = postgresql.insert(RawMessage).values(**values)
-        return pg.on_conflict_do_nothing(index_elements=["key"]).returning(RawMessage.key)
+        pg = postgresql.insert(_RAW)
+        return pg.on_conflict_do_nothing(index_elements=["key"]).returning(_RAW.c.key)
     if dialect == "sqlite":
-        lite = sqlite.insert(RawMessage).values(**values)
-        return lite.on_conflict_do_nothing(index_elements=["key"]).returning(RawMessage.key)
+        lite = sqlite.insert(_RAW)
+        return lite.on_conflict_do_nothing(index_elements=["key"]).returning(_RAW.c.key)
     return None
+
+
+_RAW = Base.metadata.tables[RawMessage.__tablename__]
+"""The table itself: a Core statement run on the session's connection skips the ORM bulk-insert layer."""
 
 
 def _accept_portably(session: Session, key: str, values: dict[str, Any]) -> AcceptResult:

@@ -53,23 +53,26 @@ def publish_subject(building: str, dossier: str) -> str:
     return f"{building}/{dossier}"
 
 
-def request_step(session: Session, step: str, subject: str) -> Send | None:
+def request_step(session: Session, step: str, subject: str, delay: float = 0.0) -> Send | None:
     """Ask for ``step`` on ``subject``; the step to send, or None when one is already on its way.
 
     A finished or dead-lettered step is revived; a running one is marked to run once more after.
+    With a ``delay`` the step is due that many seconds later, and counts as sent from now (the
+    caller sends it with that delay after the commit; the sweeper re-sends it if that send is lost),
+    so that what is requested meanwhile joins it instead of running apart.
     """
     row = _find(session, step, subject)
     if row is None:
-        row = _insert(session, step, subject)
+        row = _insert(session, step, subject, delay)
         if row is not None:
-            return Send(step, row.id)
+            return Send(step, row.id, delay)
         row = _find(session, step, subject)
         if row is None:  # pragma: no cover - inserted by someone else then deleted
             return None
     now = utcnow()
     if row.state in {"done", "failed"}:
-        _reset(row, now)
-        return Send(step, row.id)
+        _reset(row, now, delay)
+        return Send(step, row.id, delay)
     # Running: ``finish`` puts it back to pending (the run may predate the change). Pending: the
     # update row-locks the step, so a claim racing with this transaction waits for its commit and
     # the work it does next sees the change.
@@ -100,7 +103,7 @@ def _find(session: Session, step: str, subject: str) -> JobStep | None:
     return session.scalar(select(JobStep).where(JobStep.step == step, JobStep.subject == subject))
 
 
-def _insert(session: Session, step: str, subject: str) -> JobStep | None:
+def _insert(session: Session, step: str, subject: str, delay: float) -> JobStep | None:
     """Insert a new pending step; None when a concurrent transaction inserted it first."""
     now = utcnow()
     row = JobStep(
@@ -108,9 +111,10 @@ def _insert(session: Session, step: str, subject: str) -> JobStep | None:
         subject=subject,
         state="pending",
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=now + timedelta(seconds=delay),
         created_at=now,
         requested_at=now,
+        enqueued_at=now if delay else None,
     )
     try:
         with session.begin_nested():
@@ -121,9 +125,10 @@ def _insert(session: Session, step: str, subject: str) -> JobStep | None:
     return row
 
 
-def _reset(row: JobStep, now: datetime) -> None:
+def _reset(row: JobStep, now: datetime, delay: float = 0.0) -> None:
     row.state, row.attempts, row.last_error = "pending", 0, None
-    row.next_attempt_at, row.requested_at, row.enqueued_at = now, now, None
+    row.next_attempt_at, row.requested_at = now + timedelta(seconds=delay), now
+    row.enqueued_at = now if delay else None
     row.claimed_by = row.claimed_at = row.lease_until = row.finished_at = None
 
 
@@ -151,9 +156,10 @@ def claim(session: Session, step_id: int, worker: str, settings: JobSettings) ->
 
 
 def claim_siblings(session: Session, held: Claim, prefix: str, settings: JobSettings) -> list[Claim]:
-    """Also take the pending, due steps of ``held``'s kind whose subject starts with ``prefix``
-    (work that ``held``'s run covers); they are finished or released with it. Steps another
-    transaction is requesting right now are skipped, never waited for: they run on their own."""
+    """Also take the pending steps of ``held``'s kind whose subject starts with ``prefix`` (work
+    that ``held``'s run covers), due or not yet (a delayed publication, a retry's backoff): they
+    are finished or released with it. Steps another transaction is requesting right now are
+    skipped, never waited for: they run on their own."""
     now = utcnow()
     free = (
         select(JobStep.id)
@@ -162,7 +168,6 @@ def claim_siblings(session: Session, held: Claim, prefix: str, settings: JobSett
             JobStep.subject.startswith(prefix, autoescape=True),
             JobStep.id != held.id,
             JobStep.state == "pending",
-            JobStep.next_attempt_at <= now + CLOCK_SLACK,
         )
         .with_for_update(skip_locked=True)
     )

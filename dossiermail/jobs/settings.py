@@ -28,6 +28,8 @@ class JobSettings:
     ack_timeout: float = 300.0
     sweep_interval: float = 30.0
     queue_prefix: str = "dossiermail"
+    publish_delay: float = 1.0
+    """Seconds a requested publication waits, so that the route steps of a burst share one run."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> JobSettings:
@@ -45,6 +47,7 @@ class JobSettings:
             ack_timeout=_seconds(values, "DOSSIERMAIL_JOB_ACK_TIMEOUT", default.ack_timeout),
             sweep_interval=_seconds(values, "DOSSIERMAIL_SWEEP_INTERVAL", default.sweep_interval),
             queue_prefix=prefix,
+            publish_delay=_seconds(values, "DOSSIERMAIL_PUBLISH_DELAY", default.publish_delay, zero=True),
         )
 
     def backoff(self, attempts: int) -> float:
@@ -52,7 +55,7 @@ class JobSettings:
         return float(min(self.backoff_base * 2 ** max(attempts - 1, 0), self.backoff_cap))
 
 
-def _seconds(values: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(values: Mapping[str, str], name: str, default: float, *, zero: bool = False) -> float:
     text = values.get(name)
     if text is None or not text.strip():
         return float(default)
@@ -60,8 +63,9 @@ def _seconds(values: Mapping[str, str], name: str, default: float) -> float:
         number = float(text)
     except ValueError:
         raise ValueError(f"{name}={text!r}: expected a number") from None
-    if number <= 0:
-        raise ValueError(f"{name}={text!r}: expected a positive number")
+    if number < 0 or (number == 0 and not zero):
+        expected = "zero or a positive number" if zero else "a positive number"
+        raise ValueError(f"{name}={text!r}: expected {expected}")
     return number
 
 

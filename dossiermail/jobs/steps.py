@@ -138,7 +138,7 @@ def route_step(session: Session, context: StepContext, held: Claim, locks: Route
     session.flush()
     sends: list[Send] = []
     for subject in sorted({s for key, _ in decisions if (s := _dossier_of(session, key))}):
-        send = request_step(session, "publish", subject)
+        send = request_step(session, "publish", subject, context.settings.publish_delay)
         if send is not None:
             sends.append(send)
     return sends

@@ -33,6 +33,7 @@ from dossiermail.mailhtml.quotes import Part, split_parts
 from dossiermail.mailhtml.render import RedactRuns, Rendering
 from dossiermail.mailhtml.tokens import tokenize
 
+_BODY, _QUOTED = Part.BODY, Part.QUOTED  # Enum member lookups are slow in loops
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v\xa0]*\n+")
 _WEB_URL = re.compile(r"https?://[^\s<>\"'\u00a0]+", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?»\"'"
@@ -114,8 +115,8 @@ def html_body(
     tokens = tokenize(_FIRST_PASS.clean(canonical.html))
     parts = split_parts(tokens)
     rendering = Rendering(cid_url=cid_url, redact=redact, redact_runs=redact_runs)
-    body = rendering.write(tokens, lambda index: parts[index] is Part.BODY)
-    history = rendering.write(tokens, lambda index: parts[index] is Part.QUOTED)
+    body = rendering.write(tokens, [i for i, part in enumerate(parts) if part is _BODY])
+    history = rendering.write(tokens, [i for i, part in enumerate(parts) if part is _QUOTED])
     urls = frozenset(rendering.image_urls)
     return SafeBody(
         html=final_clean(body, urls).strip(),

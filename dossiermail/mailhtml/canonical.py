@@ -19,6 +19,7 @@ from html import escape
 from html.parser import HTMLParser
 
 from dossiermail.mailhtml.policy import DROPPED_WITH_CONTENT, MAX_DEPTH, VOID_TAGS, is_remote
+from dossiermail.parse.body import shorten_numeric_references
 
 _TAG_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 _ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_.:-]*")
@@ -28,6 +29,9 @@ _CSS_REMOTE = re.compile(
     re.IGNORECASE,
 )
 _REMOTE_ATTRIBUTES = frozenset({"background", "poster", "lowsrc", "dynsrc"})
+_COUNTED_ATTRIBUTES = _REMOTE_ATTRIBUTES | {"style", "srcset", "src"}  # _remote_in's names
+_TEXT_SPECIALS = re.compile(r"[&<>]")  # escape() only when one is there: same output, faster
+_ATTRIBUTE_SPECIALS = re.compile(r"[&<>\"']")
 _LINK_RELS = ("stylesheet", "icon", "preload", "prefetch", "font")
 # Never written out: document-level tags, <image> (which HTML parsers turn into <img>) and
 # <plaintext> (which would make the rest of the canonical stream text).
@@ -43,7 +47,7 @@ class CanonicalHtml:
     flattened: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Open:
     name: str
     emitted: bool
@@ -58,6 +62,9 @@ class LenientParser(HTMLParser):
         end = self.rawdata.find(">", i + 3)
         return -1 if end < 0 else end + 1
 
+    def updatepos(self, i: int, j: int) -> int:
+        return j  # line numbers are never read: skip counting them
+
 
 class _Canonicalizer(LenientParser):
     def __init__(self, max_depth: int) -> None:
@@ -70,11 +77,13 @@ class _Canonicalizer(LenientParser):
         self.emitted_depth = 0
         self.remote = 0
         self.flattened = 0
+        self.written_names: dict[str, bool] = {}  # tag name -> written out (cached per document)
+        self.attribute_names: dict[str, bool] = {}  # attribute name -> kept (cached per document)
 
     # -- counting -------------------------------------------------------------------------
     def _count_remote(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:
-            if value:
+            if value and name in _COUNTED_ATTRIBUTES:
                 self.remote += self._remote_in(tag, name, value)
         if tag == "link":
             values = {name: value or "" for name, value in attrs}
@@ -98,9 +107,17 @@ class _Canonicalizer(LenientParser):
     def _start_tag(self, tag: str, attrs: list[tuple[str, str | None]]) -> str:
         parts = [tag]
         for name, value in attrs:
-            if not _ATTRIBUTE_NAME.fullmatch(name):
+            kept = self.attribute_names.get(name)
+            if kept is None:
+                kept = self.attribute_names[name] = _ATTRIBUTE_NAME.fullmatch(name) is not None
+            if not kept:
                 continue
-            parts.append(name if value is None else f'{name}="{escape(value, quote=True)}"')
+            if value is None:
+                parts.append(name)
+            elif _ATTRIBUTE_SPECIALS.search(value):
+                parts.append(f'{name}="{escape(value, quote=True)}"')
+            else:
+                parts.append(f'{name}="{value}"')
         return f"<{' '.join(parts)}>"
 
     def _push(self, tag: str, emitted: bool, dropped_content: bool) -> None:
@@ -120,7 +137,11 @@ class _Canonicalizer(LenientParser):
     # -- HTMLParser callbacks -------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._count_remote(tag, attrs)
-        if not _TAG_NAME.fullmatch(tag) or tag in _NEVER_WRITTEN:
+        written = self.written_names.get(tag)
+        if written is None:
+            written = _TAG_NAME.fullmatch(tag) is not None and tag not in _NEVER_WRITTEN
+            self.written_names[tag] = written
+        if not written:
             return
         if tag in VOID_TAGS:
             if not self.dropping:
@@ -150,7 +171,7 @@ class _Canonicalizer(LenientParser):
             if self.stack and self.stack[-1].name == "style":
                 self.remote += len(_CSS_REMOTE.findall(data))
             return
-        self.out.append(escape(data, quote=False))
+        self.out.append(escape(data, quote=False) if _TEXT_SPECIALS.search(data) else data)
 
     def finish(self) -> None:
         self.close()
@@ -160,6 +181,13 @@ class _Canonicalizer(LenientParser):
 
 def canonical_html(html: str, *, max_depth: int = MAX_DEPTH) -> CanonicalHtml:
     """``html`` rewritten as canonical markup nested at most ``max_depth`` elements deep."""
+    try:
+        return _canonical(html, max_depth)
+    except ValueError:  # a reference too long for int(): see shorten_numeric_references
+        return _canonical(shorten_numeric_references(html), max_depth)
+
+
+def _canonical(html: str, max_depth: int) -> CanonicalHtml:
     walker = _Canonicalizer(max_depth)
     try:
         walker.feed(html)

@@ -14,8 +14,8 @@ Two shapes of history are recognised:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from dossiermail.mailhtml.tokens import Kind, Token
 from dossiermail.parse.quotes import attribution_length, is_history_start
@@ -38,8 +38,7 @@ LINE_BREAKING = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):  # a tuple: made once per line of every body
     """A line of the rendered text and the index of the token its text starts in."""
 
     text: str
@@ -54,19 +53,24 @@ class Part(Enum):
     HIDDEN = "hidden"
 
 
+# Enum member lookups (``Kind.TEXT``) cost several times a global's: the loops use these.
+_TEXT, _START, _END, _VOID = Kind.TEXT, Kind.START, Kind.END, Kind.VOID
+_BODY, _QUOTED, _HIDDEN = Part.BODY, Part.QUOTED, Part.HIDDEN
+
+
 def split_parts(tokens: list[Token]) -> list[Part]:
     """For each token, the part it belongs to."""
-    parts = [Part.BODY] * len(tokens)
+    parts = [_BODY] * len(tokens)
     rest = _rest_start(tokens)
     limit = len(tokens) if rest is None else rest
     for start, end in _element_quotes(tokens, limit):
         for index in range(start, end + 1):
-            parts[index] = Part.QUOTED
+            parts[index] = _QUOTED
     if rest is not None:
         for index in range(rest, len(tokens)):
             token = tokens[index]
-            if not (token.kind is Kind.END and token.pair < rest):
-                parts[index] = Part.QUOTED
+            if not (token.kind is _END and token.pair < rest):
+                parts[index] = _QUOTED
     _hide_trailing_blanks(tokens, parts)
     return parts
 
@@ -75,12 +79,12 @@ def _hide_trailing_blanks(tokens: list[Token], parts: list[Part]) -> None:
     """Hide the blank text, ``<br>``, ``<hr>`` and emptied elements that end the body."""
     for index in range(len(tokens) - 1, -1, -1):
         token = tokens[index]
-        if parts[index] is not Part.BODY or token.kind is Kind.END:
+        if parts[index] is not _BODY or token.kind is _END:
             continue
-        if token.kind is Kind.START:  # everything after it inside was blank
-            parts[index] = parts[token.pair] = Part.HIDDEN
-        elif (token.kind is Kind.TEXT and not token.text.strip()) or token.name in {"br", "hr"}:
-            parts[index] = Part.HIDDEN
+        if token.kind is _START:  # everything after it inside was blank
+            parts[index] = parts[token.pair] = _HIDDEN
+        elif (token.kind is _TEXT and not token.text.strip()) or token.name in {"br", "hr"}:
+            parts[index] = _HIDDEN
         else:
             return
 
@@ -100,8 +104,8 @@ def _last_meaningful(tokens: list[Token]) -> int:
     """Index of the last token a reader would notice (non-blank text or an image); -1 if none."""
     for index in range(len(tokens) - 1, -1, -1):
         token = tokens[index]
-        image = token.kind is Kind.VOID and token.name == "img"
-        if image or (token.kind is Kind.TEXT and token.text.strip()):
+        image = token.kind is _VOID and token.name == "img"
+        if image or (token.kind is _TEXT and token.text.strip()):
             return index
     return -1
 
@@ -113,7 +117,7 @@ def _element_quotes(tokens: list[Token], limit: int) -> list[tuple[int, int]]:
     index = 0
     while index < limit:
         token = tokens[index]
-        if token.kind is not Kind.START:
+        if token.kind is not _START:
             index += 1
             continue
         end = min(token.pair, limit - 1)
@@ -130,8 +134,8 @@ def _previous_content(tokens: list[Token], index: int) -> int:
     index -= 1
     while index >= 0:
         token = tokens[index]
-        blank = token.kind is Kind.TEXT and not token.text.strip()
-        if not (blank or (token.kind is Kind.VOID and token.name == "br")):
+        blank = token.kind is _TEXT and not token.text.strip()
+        if not (blank or (token.kind is _VOID and token.name == "br")):
             return index
         index -= 1
     return -1
@@ -147,9 +151,9 @@ def _attribution_start(tokens: list[Token], start: int) -> int:
     if before < 0:
         return start
     token = tokens[before]
-    if token.kind is Kind.TEXT:
+    if token.kind is _TEXT:
         return before if _is_attribution([token.text]) else start
-    if token.kind is not Kind.END:
+    if token.kind is not _END:
         return start
     if tokens[token.pair].classes() & CITE_PREFIX_CLASSES:
         return token.pair
@@ -160,7 +164,7 @@ def _element_lines(tokens: list[Token], start: int, end: int) -> list[str]:
     """The text of ``tokens[start:end]`` cut at line breaks and block boundaries."""
     lines: list[str] = [""]
     for token in tokens[start:end]:
-        if token.kind is Kind.TEXT:
+        if token.kind is _TEXT:
             lines[-1] += token.text
         elif token.name in LINE_BREAKING:
             lines.append("")
@@ -179,7 +183,7 @@ def _lines(tokens: list[Token]) -> list[Line]:
     parts: list[str] = []
     first = -1
     for index, token in enumerate(tokens):
-        if token.kind is Kind.TEXT:
+        if token.kind is _TEXT:
             if first < 0 and token.text.strip():
                 first = index
             parts.append(token.text)
@@ -199,8 +203,8 @@ def _back_over_openers(tokens: list[Token], index: int) -> int:
     """Move a cut back over the start tags, blank text and ``<hr>`` that lead to ``index``."""
     while index > 0:
         token = tokens[index - 1]
-        opener = token.kind is Kind.START or (token.kind is Kind.VOID and token.name == "hr")
-        if not (opener or (token.kind is Kind.TEXT and not token.text.strip())):
+        opener = token.kind is _START or (token.kind is _VOID and token.name == "hr")
+        if not (opener or (token.kind is _TEXT and not token.text.strip())):
             break
         index -= 1
     return index
@@ -210,7 +214,7 @@ def _rest_start(tokens: list[Token]) -> int | None:
     """The token where the rest of the message is history, or None."""
     found: int | None = None
     for index, token in enumerate(tokens):
-        if token.kind is Kind.START and token.attrs.get("id", "").strip().lower() in REST_IDS:
+        if token.kind is _START and token.attrs.get("id", "").strip().lower() in REST_IDS:
             found = index
             break
     lines = _lines(tokens if found is None else tokens[:found])

@@ -33,7 +33,11 @@ INLINE_TAGS = frozenset(
     }
 )  # fmt: skip
 
+# Enum member lookups (``Kind.TEXT``) cost several times a global's: the loops use these.
+_TEXT, _START, _END = Kind.TEXT, Kind.START, Kind.END
 RedactRuns = Callable[[Sequence[str]], Sequence[str]]
+# The attributes each shown tag may keep (its own and the "*" ones), computed once.
+_ALLOWED_ATTRIBUTES = {tag: SHOWN_ATTRIBUTES.get(tag, set()) | SHOWN_ATTRIBUTES["*"] for tag in SHOWN_TAGS}
 
 
 @dataclass
@@ -57,22 +61,24 @@ class Rendering:
             found = self._redacted[text] = self.redact(text)
         return found
 
-    def write(self, tokens: list[Token], selected: Callable[[int], bool]) -> str:
-        """The markup of the selected tokens; an element left out has its end tag left out too."""
-        chosen = [index for index in range(len(tokens)) if selected(index)]
+    def write(self, tokens: list[Token], chosen: list[int]) -> str:
+        """The markup of the tokens at the ``chosen`` indexes, in increasing order.
+
+        An element left out has its end tag left out too.
+        """
         texts = self._redacted_texts(tokens, chosen)
         out: list[str] = []
         skipped: set[int] = set()
         for index in chosen:
             token = tokens[index]
-            if token.kind is Kind.TEXT:
+            if token.kind is _TEXT:
                 out.append(escape(texts[index], quote=False))
-            elif token.kind is Kind.END:
+            elif token.kind is _END:
                 if token.pair not in skipped:
                     out.append(f"</{token.name}>")
             else:
                 tag = self._tag(token)
-                if tag is None and token.kind is Kind.START:
+                if tag is None and token.kind is _START:
                     skipped.add(index)
                 out.append(tag or "")
         return "".join(out)
@@ -80,7 +86,7 @@ class Rendering:
     def _redacted_texts(self, tokens: list[Token], chosen: list[int]) -> dict[int, str]:
         """Each chosen text token as a reader may see it: node by node, or run by run."""
         if self.redact_runs is None:
-            return {i: self.shown(tokens[i].text) for i in chosen if tokens[i].kind is Kind.TEXT}
+            return {i: self.shown(tokens[i].text) for i in chosen if tokens[i].kind is _TEXT}
         texts: dict[int, str] = {}
         for run in _runs(tokens, chosen):
             texts.update(zip(run, self._redact_run([tokens[i].text for i in run]), strict=True))
@@ -110,7 +116,7 @@ class Rendering:
         return _start_tag(token.name, attributes)
 
     def _plain_attributes(self, token: Token) -> list[tuple[str, str]]:
-        allowed = SHOWN_ATTRIBUTES.get(token.name, set()) | SHOWN_ATTRIBUTES["*"]
+        allowed = _ALLOWED_ATTRIBUTES[token.name]  # _tag lets only SHOWN_TAGS through
         kept: list[tuple[str, str]] = []
         for name, value in token.attrs.items():
             if name not in allowed or name in {"href", "src"}:
@@ -152,7 +158,7 @@ def _runs(tokens: list[Token], chosen: list[int]) -> list[list[int]]:
     runs: list[list[int]] = [[]]
     for index in chosen:
         token = tokens[index]
-        if token.kind is Kind.TEXT:
+        if token.kind is _TEXT:
             runs[-1].append(index)
         elif token.name not in INLINE_TAGS and runs[-1]:
             runs.append([])

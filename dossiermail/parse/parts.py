@@ -1,7 +1,9 @@
-"""Walk a MIME tree without recursion and sort its leaves into body text and attachments.
+"""Walk a MIME tree without recursion: leaves sorted into body text and attachments, defects.
 
 The same walk serves ``parse_message`` (the attachment list) and ``attachment_bytes`` (the n-th
-attachment's payload), so the indexes always agree.
+attachment's payload), so the indexes always agree. ``part_defects`` reports what the stdlib's
+parser noticed in each part (``Message.defects``) and MIME headers whose raw octets are not UTF-8,
+as short one-line strings in the form mail-parser used.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from dataclasses import dataclass
 from email.message import Message
 
 from dossiermail.domain import Attachment
-from dossiermail.parse.headers import decode_text
+from dossiermail.parse.headers import clean_text, decode_text
 
 BODY_TYPES = frozenset({"text/plain", "text/html"})
+MIME_HEADERS = ("content-type", "content-disposition", "content-id", "content-transfer-encoding")
+MAX_DEFECT_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ def leaves(message: Message) -> Iterator[Leaf]:
 def _filename(part: Message) -> str:
     """The decoded file name (RFC 2231 parameters, RFC 2047 words), or ``""``."""
     try:
+        written = f"{part.get('content-disposition', '')} {part.get('content-type', '')}"
+        if "name" not in written.lower():  # no filename= or name= parameter to parse
+            return ""
         return decode_text(part.get_filename() or "")
     except Exception:  # a malformed parameter must not lose the whole message
         return ""
@@ -104,3 +111,38 @@ def to_attachment(leaf: Leaf, position: int) -> Attachment:
         content_id=content_id,
         inline=leaf.disposition == "inline" and content_id is not None,
     )
+
+
+def all_parts(message: Message) -> Iterator[Message]:
+    """Every part, containers and attached messages included, in document order (no recursion)."""
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        yield part
+        children = part.get_payload() if part.is_multipart() else None
+        if isinstance(children, list):
+            stack.extend(reversed([c for c in children if isinstance(c, Message)]))
+
+
+def _mime_header_defects(part: Message, position: int) -> list[str]:
+    """MIME headers with raw octets that are not UTF-8: their file names and types are guesses."""
+    found: list[str] = []
+    for name, value in part.raw_items():
+        header = name.strip().lower()
+        if header in MIME_HEADERS and not value.isascii():
+            try:
+                value.encode("utf-8", "surrogateescape").decode("utf-8")
+            except UnicodeError:
+                found.append(f"MimeHeaderDefect: part {position}, {header}: invalid UTF-8")
+    return found
+
+
+def part_defects(message: Message) -> list[str]:
+    """The parser's defects of every part (``Class: description``), one line each, in order."""
+    found: list[str] = []
+    for position, part in enumerate(all_parts(message)):
+        for defect in part.defects:
+            text = f"{type(defect).__name__}: {defect.__doc__ or ''}".split("\n")[0]
+            found.append(clean_text(text)[:MAX_DEFECT_CHARS])
+        found.extend(_mime_header_defects(part, position))
+    return found

@@ -203,6 +203,8 @@ def _quote_follows(lines: list[str], index: int) -> bool:
 
 def _attribution(lines: list[str], index: int) -> tuple[QuotedHeader, int] | None:
     """An attribution on this line, or wrapped over this line and the next."""
+    if not _ends_colon(lines[index]) and not (index + 1 < len(lines) and _ends_colon(lines[index + 1])):
+        return None  # an attribution ends with a colon: most lines need no regex
     first = _unquoted(lines[index])
     if not first:
         return None
@@ -222,7 +224,14 @@ def _attribution(lines: list[str], index: int) -> tuple[QuotedHeader, int] | Non
     return None
 
 
+def _ends_colon(line: str) -> bool:
+    """The line, unquoted, ends with a colon (as every attribution does)."""
+    return line.rstrip().endswith(":")
+
+
 def _field(line: str) -> tuple[str, str] | None:
+    if ":" not in line:
+        return None  # what the regex needs, checked first: most lines are not header fields
     found = _FIELD.match(_unquoted(line))
     if found is None:
         return None

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Executable, Select, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from dossiermail.domain import Address, Attachment, Evidence, ParsedMessage, RoutingDecision
 from dossiermail.rules.model import Rules
@@ -45,34 +47,34 @@ CANDIDATE_LIMIT = 200
 
 
 class StoreIndex:
-    """The routing index over the store (read-only)."""
+    """The routing index over the store (read-only).
+
+    Lookups run as Core statements on the session's connection: the ORM execution layer (its
+    compile state, result wrapping and autoflush before every statement) cost more than the SQL. The
+    session is flushed once, when the index is made, which is what autoflush did before the first
+    lookup; routing is a pure function and writes nothing until it has decided, so later lookups saw
+    no new pending change either.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        session.flush()
+
+    def _rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
+        return self.session.connection().execute(statement, values).all()
 
     def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
-        rows = self.session.execute(
-            select(BuildingRow.slug, DossierRow.reference, DossierRow.status)
-            .join(DossierRow.building)
-            .where(DossierRow.reference == reference)
-        )
+        rows = self._rows(_WITH_REFERENCE, {"reference": reference})
         return [KnownDossier(slug, ref, status) for slug, ref, status in rows]
 
     def parents(self, message_ids: Sequence[str]) -> Sequence[RoutedParent]:
         if not message_ids:
             return []
-        rows = self.session.execute(_PARENTS, {"ids": list(message_ids)})
+        rows = self._rows(_PARENTS, {"ids": list(message_ids)})
         return [_routed(row) for row in rows]
 
     def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
-        rows = self.session.execute(
-            select(ParsedRow.from_email, ParsedRow.to, ParsedRow.cc)
-            .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
-            .join(DossierRow, DossierRow.id == DecisionRow.dossier_id)
-            .join(BuildingRow, BuildingRow.id == DossierRow.building_id)
-            .where(DecisionRow.superseded_at.is_(None))
-            .where(BuildingRow.slug == building, DossierRow.reference == reference)
-        )
+        rows = self._rows(_PARTICIPANTS, {"building": building, "reference": reference})
         found: set[str] = set()
         for sender, to, cc in rows:
             found.update(addr for _, addr in [*to, *cc])
@@ -83,7 +85,7 @@ class StoreIndex:
     def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
         if not message_ids:
             return []
-        rows = self.session.execute(_LINKED, {"ids": list(message_ids), "exclude": exclude_key})
+        rows = self._rows(_LINKED, {"ids": list(message_ids), "exclude": exclude_key})
         return [_routed(row) for row in rows]
 
     def open_dossiers(
@@ -91,7 +93,8 @@ class StoreIndex:
     ) -> Sequence[Candidate]:
         if not buildings or not block:
             return []
-        rows = self.session.execute(open_dossiers_query(buildings, block, since, until))
+        values = _open_dossiers_values(buildings, block, since, until)
+        rows = self._rows(_open_dossiers_shape(since is not None, until is not None), values)
         return [_candidate(s, r, subject, d, f, to, cc) for s, r, subject, d, f, to, cc in rows]
 
     def messages_from(
@@ -100,14 +103,32 @@ class StoreIndex:
         if not senders:
             return []
         wanted = sorted({s.lower() for s in senders})
-        rows = self.session.execute(_SENT, {"senders": wanted, "since": since, "until": until})
+        if len(wanted) == 1:  # the usual case: an equality, no expanding IN to render per call
+            rows = self._rows(_SENT_ONE, {"sender": wanted[0], "since": since, "until": until})
+        else:
+            rows = self._rows(_SENT, {"senders": wanted, "since": since, "until": until})
         return [_filed(*row) for row in rows]
 
     def messages_named(self, name_key: str, since: datetime, until: datetime) -> Sequence[FiledMessage]:
         if not name_key:
             return []
-        rows = self.session.execute(_NAMED, {"name_key": name_key, "since": since, "until": until})
+        rows = self._rows(_NAMED, {"name_key": name_key, "since": since, "until": until})
         return [_filed(*row) for row in rows]
+
+
+_WITH_REFERENCE = (
+    select(BuildingRow.slug, DossierRow.reference, DossierRow.status)
+    .join(DossierRow.building)
+    .where(DossierRow.reference == bindparam("reference"))
+)
+_PARTICIPANTS = (
+    select(ParsedRow.from_email, ParsedRow.to, ParsedRow.cc)
+    .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+    .join(DossierRow, DossierRow.id == DecisionRow.dossier_id)
+    .join(BuildingRow, BuildingRow.id == DossierRow.building_id)
+    .where(DecisionRow.superseded_at.is_(None))
+    .where(BuildingRow.slug == bindparam("building"), DossierRow.reference == bindparam("reference"))
+)
 
 
 def _decided(message_id: Any, message_key: Any) -> Select[*tuple[Any, ...]]:
@@ -166,6 +187,7 @@ def _filed_query(sender: Any) -> Select[*tuple[Any, ...]]:
 
 
 _SENT = _filed_query(ParsedRow.from_email.in_(bindparam("senders", expanding=True)))
+_SENT_ONE = _filed_query(ParsedRow.from_email == bindparam("sender"))
 """``messages_from``: starts from the ``from_email`` index, so its cost follows one sender's mail."""
 _NAMED = _filed_query(ParsedRow.from_name_key == bindparam("name_key"))
 """``messages_named``: starts from the ``(from_name_key, date)`` index (migration 0008)."""
@@ -202,12 +224,19 @@ def open_dossiers_query(
     The statement is built once per shape and given this lookup's values (building it and its cache
     key anew for every routed message cost more than running it).
     """
+    values = _open_dossiers_values(buildings, block, since, until)
+    return _open_dossiers_shape(since is not None, until is not None).params(values)
+
+
+def _open_dossiers_values(
+    buildings: Collection[str], block: str, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
     values: dict[str, Any] = {"block": block, "buildings": sorted(buildings)}
     if since is not None:
         values["since"] = since
     if until is not None:
         values["until"] = until
-    return _open_dossiers_shape(since is not None, until is not None).params(values)
+    return values
 
 
 @lru_cache(maxsize=4)
@@ -433,13 +462,17 @@ def current_decision(session: Session, message_key: str) -> DecisionRow | None:
 def save_decision(session: Session, message_key: str, decision: RoutingDecision) -> int:
     """Store ``decision`` as the message's current one (opening its dossier if asked); its row id.
 
-    Core statements built once (the ORM unit of work cost more than the SQL it ran, per message):
-    the decision row and its evidence rows are inserted without loading any ORM object.
+    Core statements built once, run on the session's connection (the ORM unit of work, then the ORM
+    execution layer, cost more than the SQL they ran, per message): the decision row and its
+    evidence rows are inserted without loading any ORM object. Pending ORM changes are flushed
+    first, as autoflush did.
     """
+    session.flush()
+    connection = session.connection()
     now = utcnow()
-    session.execute(_SUPERSEDE, {"key": message_key, "now": now})
-    building_id = _building_id(session, decision.building)
-    dossier_id = _dossier_for(session, message_key, decision, building_id)
+    _supersede(session, connection, message_key, now)
+    building_id = _building_id(connection, decision.building)
+    dossier_id = _dossier_for(connection, message_key, decision, building_id)
     values = {
         "message_key": message_key,
         "outcome": decision.outcome,
@@ -452,11 +485,27 @@ def save_decision(session: Session, message_key: str, decision: RoutingDecision)
         "visibility": decision.visibility,
         "decided_at": now,
     }
-    decision_id: int = session.execute(_INSERT_DECISION, values).scalar_one()
+    decision_id: int = connection.execute(_INSERT_DECISION, values).scalar_one()
     if decision.evidence:
         evidence = [_evidence_values(decision_id, i, e) for i, e in enumerate(decision.evidence)]
-        session.execute(_INSERT_EVIDENCE, evidence)
+        connection.execute(_INSERT_EVIDENCE, evidence)
     return decision_id
+
+
+def _supersede(session: Session, connection: Connection, message_key: str, now: datetime) -> None:
+    """Mark the message's current decision superseded, in the store and in the session.
+
+    ``UPDATE … RETURNING id``, then the decision rows the session holds are given the new value
+    (what ``synchronize_session="fetch"`` did, without its extra ``SELECT``).
+    """
+    values = {"key": message_key, "now": now}
+    if not connection.dialect.update_returning:
+        session.execute(_SUPERSEDE, values)
+        return
+    for (decision_id,) in connection.execute(_SUPERSEDE_RETURNING, values):
+        held = session.identity_map.get(identity_key(DecisionRow, decision_id))
+        if held is not None:
+            set_committed_value(held, "superseded_at", now)
 
 
 _SUPERSEDE = (
@@ -465,10 +514,17 @@ _SUPERSEDE = (
     .values(superseded_at=bindparam("now"))
     .execution_options(synchronize_session="fetch")
 )
-"""ORM update (decisions loaded in the session see ``superseded_at``), built once."""
+"""ORM update (decisions loaded in the session see ``superseded_at``), built once; for databases
+without ``UPDATE … RETURNING``."""
 _DECISIONS = Base.metadata.tables[DecisionRow.__tablename__]
 _BUILDINGS = Base.metadata.tables[BuildingRow.__tablename__]
 _DOSSIERS = Base.metadata.tables[DossierRow.__tablename__]
+_SUPERSEDE_RETURNING = (
+    update(_DECISIONS)
+    .where(_DECISIONS.c.message_key == bindparam("key"), _DECISIONS.c.superseded_at.is_(None))
+    .values(superseded_at=bindparam("now"))
+    .returning(_DECISIONS.c.id)
+)
 _INSERT_DECISION = insert(_DECISIONS).returning(_DECISIONS.c.id)
 _INSERT_EVIDENCE = insert(Base.metadata.tables[EvidenceRow.__tablename__])
 _BUILDING_ID = select(_BUILDINGS.c.id).where(_BUILDINGS.c.slug == bindparam("slug"))
@@ -492,39 +548,41 @@ def _evidence_values(decision_id: int, position: int, evidence: Evidence) -> dic
     }
 
 
-def _building_id(session: Session, slug: str | None) -> int | None:
+def _building_id(connection: Connection, slug: str | None) -> int | None:
     if slug is None:
         return None
-    found: int | None = session.execute(_BUILDING_ID, {"slug": slug}).scalar()
+    found: int | None = connection.execute(_BUILDING_ID, {"slug": slug}).scalar()
     if found is None:
         values = {"slug": slug, "name": slug, "address": "", "origin": "routing"}
-        found = session.execute(_INSERT_BUILDING, values).scalar_one()
+        found = connection.execute(_INSERT_BUILDING, values).scalar_one()
     return found
 
 
 def _dossier_for(
-    session: Session, message_key: str, decision: RoutingDecision, building_id: int | None
+    connection: Connection, message_key: str, decision: RoutingDecision, building_id: int | None
 ) -> int | None:
     if building_id is None:
         return None
     if decision.opens is not None:
-        return _open_dossier(session, message_key, decision, building_id)
+        return _open_dossier(connection, message_key, decision, building_id)
     if decision.dossier is None:
         return None
-    return _dossier_id(session, building_id, decision.dossier)
+    return _dossier_id(connection, building_id, decision.dossier)
 
 
-def _dossier_id(session: Session, building_id: int, reference: str) -> int | None:
+def _dossier_id(connection: Connection, building_id: int, reference: str) -> int | None:
     params = {"building": building_id, "reference": reference}
-    found: int | None = session.execute(_DOSSIER_ID, params).scalar()
+    found: int | None = connection.execute(_DOSSIER_ID, params).scalar()
     return found
 
 
-def _open_dossier(session: Session, message_key: str, decision: RoutingDecision, building_id: int) -> int:
+def _open_dossier(
+    connection: Connection, message_key: str, decision: RoutingDecision, building_id: int
+) -> int:
     opens = decision.opens
     assert opens is not None
-    reference = opens.reference or next_auto_reference(session, building_id)
-    existing = _dossier_id(session, building_id, reference)
+    reference = opens.reference or next_auto_reference(connection, building_id)
+    existing = _dossier_id(connection, building_id, reference)
     if existing is not None:
         return existing
     values = {
@@ -535,23 +593,24 @@ def _open_dossier(session: Session, message_key: str, decision: RoutingDecision,
         "opened_at": utcnow(),
         "opened_by": f"message {message_key[:12]}",
     }
-    created: int = session.execute(_INSERT_DOSSIER, values).scalar_one()
+    created: int = connection.execute(_INSERT_DOSSIER, values).scalar_one()
     return created
 
 
 AUTO_PREFIX = "QUAL"
 
 
-def next_auto_reference(session: Session, building_id: int) -> str:
+def next_auto_reference(connection: Connection | Session, building_id: int) -> str:
     """The next free ``QUAL-<year>-<nnn>`` reference of a building (dossiers à qualifier)."""
     year = datetime.now(UTC).year
     prefix = f"{AUTO_PREFIX}-{year}-"
-    count = session.scalar(
-        select(func.count(DossierRow.id)).where(
-            DossierRow.building_id == building_id, DossierRow.reference.like(f"{prefix}%")
-        )
-    )
+    count = connection.scalar(_COUNT_LIKE, {"building": building_id, "pattern": f"{prefix}%"})
     return f"{prefix}{(count or 0) + 1:03d}"
+
+
+_COUNT_LIKE = select(func.count(_DOSSIERS.c.id)).where(
+    _DOSSIERS.c.building_id == bindparam("building"), _DOSSIERS.c.reference.like(bindparam("pattern"))
+)
 
 
 # --- quarantine ---------------------------------------------------------------------------
@@ -565,23 +624,26 @@ def quarantine(session: Session, message_key: str, stage: str, reason: str) -> N
         raw.state = "quarantined"
 
 
-def waiting_children(session: Session, message_id: str) -> list[str]:
+def waiting_children(connection: Connection | Session, message_id: str) -> list[str]:
     """Keys of messages in review that point at ``message_id`` (orphans to heal)."""
-    rows = session.scalars(
-        select(ThreadLink.message_key)
-        .join(DecisionRow, DecisionRow.message_key == ThreadLink.message_key)
-        .where(ThreadLink.target_id == message_id)
-        .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "needs_review")
-    )
+    rows = connection.scalars(_WAITING, {"message_id": message_id})
     return list(dict.fromkeys(rows))
 
 
-def review_keys_mentioning(session: Session, reference: str) -> list[str]:
+def review_keys_mentioning(connection: Connection | Session, reference: str) -> list[str]:
     """Keys of messages in review whose subject carries ``reference`` (a dossier just opened)."""
-    rows = session.scalars(
-        select(ParsedRow.message_key)
-        .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
-        .where(ParsedRow.subject.contains(reference))
-        .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "needs_review")
-    )
-    return list(rows)
+    return list(connection.scalars(_MENTIONING, {"reference": reference}))
+
+
+_WAITING = (
+    select(ThreadLink.message_key)
+    .join(DecisionRow, DecisionRow.message_key == ThreadLink.message_key)
+    .where(ThreadLink.target_id == bindparam("message_id"))
+    .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "needs_review")
+)
+_MENTIONING = (
+    select(ParsedRow.message_key)
+    .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+    .where(ParsedRow.subject.contains(bindparam("reference")))
+    .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "needs_review")
+)

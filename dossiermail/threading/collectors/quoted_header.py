@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -79,8 +80,12 @@ def _quotes_body(header: QuotedHeader, found: FiledMessage) -> bool:
     """Every quoted line below the header is in the filed message's own text."""
     if not header.quoted or sum(len(line) for line in header.quoted) < BODY_CHARS:
         return False
-    text = fold_text(found.new_text)
+    text = _folded(found.new_text)
     return all(line in text for line in header.quoted)
+
+
+_folded = lru_cache(maxsize=256)(fold_text)
+"""``fold_text`` remembered: a sender's filed messages are candidates for many quoted headers."""
 
 
 def _weigh(header: QuotedHeader, similarity: float, body: bool, ctx: RoutingContext) -> float:
