@@ -4,23 +4,153 @@ Pure store operations (no broker): the database is the source of truth and the b
 step ids. A step is claimed with a conditional update (``pending`` → ``running``, with a lease), and
 marked done in the same transaction as its work, only while the claim is still ours: a step
 re-claimed after its lease expired can never be committed twice.
+
+The per-step bookkeeping (``request_step``, ``claim``, ``finish``) runs prebuilt Core statements
+(``UPDATE … RETURNING``, ``INSERT … ON CONFLICT DO NOTHING RETURNING``: SQLite ≥ 3.35 and
+PostgreSQL) on the session's connection, one or two a call, after flushing the session as the ORM's
+autoflush would have; a ``JobStep`` the session already holds is expired so it reloads the change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Table,
+    bindparam,
+    case,
+    exists,
+    func,
+    inspect,
+    literal_column,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dossiermail.jobs.settings import JobSettings
-from dossiermail.store.models import JobStep, RawMessage, utcnow
+from dossiermail.store.models import JobStep, RawMessage, UTCDateTime, utcnow
 
 STEPS = ("parse", "route", "publish")
 CLOCK_SLACK = timedelta(seconds=1)
 SWEEP_BATCH = 500
+
+_TABLE = cast(Table, JobStep.__table__)
+_C = _TABLE.c
+_MAPPER = inspect(JobStep)
+_SAME_STEP = (_C.step == bindparam("p_step")) & (_C.subject == bindparam("p_subject"))
+_MARK = (
+    update(_TABLE)
+    .where(_SAME_STEP, _C.state.in_(("pending", "running")))
+    .values(requested_at=bindparam("p_now", type_=UTCDateTime()))
+    .returning(_C.id, _C.state, _C.enqueued_at)
+)
+_REVIVE = (
+    update(_TABLE)
+    .where(_SAME_STEP, _C.state.in_(("done", "failed")))
+    .values(
+        state="pending",
+        attempts=0,
+        last_error=None,
+        next_attempt_at=bindparam("p_due", type_=UTCDateTime()),
+        requested_at=bindparam("p_now", type_=UTCDateTime()),
+        enqueued_at=bindparam("p_enqueued", type_=UTCDateTime()),
+        claimed_by=None,
+        claimed_at=None,
+        lease_until=None,
+        finished_at=None,
+    )
+    .returning(_C.id)
+)
+
+_CLAIM = (
+    update(_TABLE)
+    .where(
+        _C.id == bindparam("p_id"),
+        _C.state == "pending",
+        _C.next_attempt_at <= bindparam("p_due", type_=UTCDateTime()),
+    )
+    .values(
+        state="running",
+        attempts=_C.attempts + 1,
+        claimed_by=bindparam("p_worker"),
+        claimed_at=bindparam("p_now", type_=UTCDateTime()),
+        lease_until=bindparam("p_lease", type_=UTCDateTime()),
+    )
+    .returning(_C.step, _C.subject, _C.attempts)
+)
+
+
+def _rerun_or(when_rerun: object, otherwise: object) -> ColumnElement[Any]:
+    """``when_rerun`` if the step was requested again after its claim, else ``otherwise``."""
+    return case(
+        (_C.requested_at > bindparam("p_claimed_at", type_=UTCDateTime()), when_rerun), else_=otherwise
+    )
+
+
+_NOW = bindparam("p_now", type_=UTCDateTime())
+_FINISH = (
+    update(_TABLE)
+    .where(
+        _C.id == bindparam("p_id"),
+        _C.state == "running",
+        _C.claimed_by == bindparam("p_worker"),
+        _C.claimed_at == bindparam("p_claimed_at", type_=UTCDateTime()),
+    )
+    .values(
+        state=_rerun_or(literal_column("'pending'"), literal_column("'done'")),
+        attempts=_rerun_or(literal_column("0"), _C.attempts),
+        last_error=None,
+        next_attempt_at=_rerun_or(_NOW, _C.next_attempt_at),
+        requested_at=_rerun_or(_NOW, _C.requested_at),
+        enqueued_at=_rerun_or(null(), _C.enqueued_at),
+        claimed_by=None,
+        claimed_at=_rerun_or(null(), _C.claimed_at),
+        lease_until=None,
+        finished_at=_rerun_or(null(), _NOW),
+    )
+    .returning(_C.state)
+)
+
+
+_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
+@lru_cache(maxsize=4)
+def _insert_statement(dialect: str) -> Executable:
+    """A new pending step, doing nothing (no row returned) when the step already exists."""
+    if dialect not in _INSERTS:  # pragma: no cover - dossiermail runs on SQLite and PostgreSQL
+        raise NotImplementedError(f"no INSERT ... ON CONFLICT DO NOTHING for {dialect}")
+    statement = _INSERTS[dialect](_TABLE).values(
+        step=bindparam("p_step"),
+        subject=bindparam("p_subject"),
+        state="pending",
+        attempts=0,
+        next_attempt_at=bindparam("p_due", type_=UTCDateTime()),
+        created_at=bindparam("p_now", type_=UTCDateTime()),
+        requested_at=bindparam("p_now", type_=UTCDateTime()),
+        enqueued_at=bindparam("p_enqueued", type_=UTCDateTime()),
+    )
+    return statement.on_conflict_do_nothing(index_elements=[_C.step, _C.subject]).returning(_C.id)
+
+
+def _forget(session: Session, step_id: int) -> None:
+    """Expire the session's copy of a step changed by a Core statement, if it holds one."""
+    row = session.identity_map.get(_MAPPER.identity_key_from_primary_key((step_id,)))
+    if row is not None:
+        session.expire(row)
 
 
 class LeaseLostError(Exception):
@@ -60,26 +190,30 @@ def request_step(session: Session, step: str, subject: str, delay: float = 0.0) 
     With a ``delay`` the step is due that many seconds later, and counts as sent from now (the
     caller sends it with that delay after the commit; the sweeper re-sends it if that send is lost),
     so that what is requested meanwhile joins it instead of running apart.
+
+    Core statements on the session's connection (the session is flushed first, as the ORM's
+    autoflush did): an insert that does nothing when the step exists, else a mark (pending or
+    running) or a revival (done or failed), each row-locking the step it changes.
     """
-    row = _find(session, step, subject)
-    if row is None:
-        row = _insert(session, step, subject, delay)
-        if row is not None:
-            return Send(step, row.id, delay)
-        row = _find(session, step, subject)
-        if row is None:  # pragma: no cover - inserted by someone else then deleted
-            return None
+    session.flush()
+    connection = session.connection()
     now = utcnow()
-    if row.state in {"done", "failed"}:
-        _reset(row, now, delay)
-        return Send(step, row.id, delay)
+    params = {"p_step": step, "p_subject": subject, "p_now": now, "p_due": now + timedelta(seconds=delay)}
+    params["p_enqueued"] = now if delay else None
+    inserted = connection.execute(_insert_statement(connection.dialect.name), params).first()
+    if inserted is not None:
+        return Send(step, inserted.id, delay)
     # Running: ``finish`` puts it back to pending (the run may predate the change). Pending: the
     # update row-locks the step, so a claim racing with this transaction waits for its commit and
-    # the work it does next sees the change.
-    row.requested_at = now
-    if row.state == "running":
-        return None
-    return Send(step, row.id) if row.enqueued_at is None else None
+    # the work it does next sees the change. The second mark covers a step revived meanwhile.
+    for statement in (_MARK, _REVIVE, _MARK):
+        row = connection.execute(statement, params).first()
+        if row is not None:
+            _forget(session, row.id)
+            if statement is _REVIVE:
+                return Send(step, row.id, delay)
+            return Send(step, row.id) if row.state == "pending" and row.enqueued_at is None else None
+    return None  # pragma: no cover - inserted by someone else then deleted
 
 
 def add_step(session: Session, step: str, subject: str) -> None:
@@ -99,32 +233,6 @@ def add_step(session: Session, step: str, subject: str) -> None:
     )
 
 
-def _find(session: Session, step: str, subject: str) -> JobStep | None:
-    return session.scalar(select(JobStep).where(JobStep.step == step, JobStep.subject == subject))
-
-
-def _insert(session: Session, step: str, subject: str, delay: float) -> JobStep | None:
-    """Insert a new pending step; None when a concurrent transaction inserted it first."""
-    now = utcnow()
-    row = JobStep(
-        step=step,
-        subject=subject,
-        state="pending",
-        attempts=0,
-        next_attempt_at=now + timedelta(seconds=delay),
-        created_at=now,
-        requested_at=now,
-        enqueued_at=now if delay else None,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return row
-
-
 def _reset(row: JobStep, now: datetime, delay: float = 0.0) -> None:
     row.state, row.attempts, row.last_error = "pending", 0, None
     row.next_attempt_at, row.requested_at = now + timedelta(seconds=delay), now
@@ -133,26 +241,24 @@ def _reset(row: JobStep, now: datetime, delay: float = 0.0) -> None:
 
 
 def claim(session: Session, step_id: int, worker: str, settings: JobSettings) -> Claim | None:
-    """Take a pending, due step for ``worker``; None when it is done, running elsewhere or not due."""
+    """Take a pending, due step for ``worker``; None when it is done, running elsewhere or not due.
+
+    One ``UPDATE … RETURNING`` on the session's connection (flushed first, as autoflush did).
+    """
+    session.flush()
     now = utcnow()
-    taken = session.execute(
-        update(JobStep)
-        .where(
-            JobStep.id == step_id, JobStep.state == "pending", JobStep.next_attempt_at <= now + CLOCK_SLACK
-        )
-        .values(
-            state="running",
-            attempts=JobStep.attempts + 1,
-            claimed_by=worker,
-            claimed_at=now,
-            lease_until=now + timedelta(seconds=settings.lease),
-        )
-    )
-    if getattr(taken, "rowcount", 0) != 1:
+    params = {
+        "p_id": step_id,
+        "p_worker": worker,
+        "p_now": now,
+        "p_due": now + CLOCK_SLACK,
+        "p_lease": now + timedelta(seconds=settings.lease),
+    }
+    row = session.connection().execute(_CLAIM, params).first()
+    if row is None:
         return None
-    row = session.get(JobStep, step_id, populate_existing=True)
-    assert row is not None
-    return Claim(row.id, row.step, row.subject, row.attempts, worker, now)
+    _forget(session, step_id)
+    return Claim(step_id, row.step, row.subject, row.attempts, worker, now)
 
 
 def claim_siblings(session: Session, held: Claim, prefix: str, settings: JobSettings) -> list[Claim]:
@@ -245,18 +351,22 @@ def _ours(held: Claim) -> object:
 def finish(session: Session, held: Claim) -> Send | None:
     """Mark the step done in the work's transaction; raises ``LeaseLostError`` when it is no longer ours.
 
-    A step requested again while it ran goes back to pending (returned, to be sent again).
+    A step requested again while it ran goes back to pending (returned, to be sent again). One
+    conditional ``UPDATE … RETURNING`` (the work flushed first, as autoflush did before the step's
+    row was locked), which chooses between done and pending again itself.
     """
-    row = session.scalar(select(JobStep).where(_ours(held)).with_for_update())  # type: ignore[arg-type]
+    session.flush()
+    params = {
+        "p_id": held.id,
+        "p_worker": held.worker,
+        "p_claimed_at": held.claimed_at,
+        "p_now": utcnow(),
+    }
+    row = session.connection().execute(_FINISH, params).first()
     if row is None:
         raise LeaseLostError(f"step {held.id} ({held.step} {held.subject}) was taken over")
-    now = utcnow()
-    if row.requested_at > held.claimed_at:
-        _reset(row, now)
-        return Send(row.step, row.id)
-    row.state, row.finished_at, row.last_error = "done", now, None
-    row.claimed_by = row.lease_until = None
-    return None
+    _forget(session, held.id)
+    return Send(held.step, held.id) if row.state == "pending" else None
 
 
 def fail(session: Session, held: Claim, error: str, settings: JobSettings) -> Send | None:

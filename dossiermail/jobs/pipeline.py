@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from sqlalchemy import bindparam, func, select, update
@@ -32,6 +32,8 @@ from dossiermail.store.repo import (
     waiting_children,
 )
 from dossiermail.threading import RoutingContext, route
+from dossiermail.threading.context import MemoIndex
+from dossiermail.threading.decide import memo_index
 
 BATCH = 200
 
@@ -103,6 +105,20 @@ def decide(
 
     ``only_if_resolved``: store nothing (and return None) when the message would stay in review.
     """
+    decided = _decide(session, key, options, only_if_resolved=only_if_resolved, guard=guard)
+    return decided[0] if decided is not None else None
+
+
+def _decide(
+    session: Session,
+    key: str,
+    options: RouteOptions,
+    *,
+    only_if_resolved: bool,
+    guard: RouteGuard | None,
+) -> tuple[RoutingDecision, str | None] | None:
+    """``decide``, also giving the normalized Message-ID replies in review may be waiting for
+    (None when routing learnt that none is): what healing looks for, without a look-up."""
     raw = session.get(RawMessage, key)
     parsed_row = session.get(ParsedRow, key)
     if raw is None or parsed_row is None:
@@ -110,14 +126,31 @@ def decide(
     message = parsed_from_row(parsed_row, raw)
     if guard is not None:
         guard.message(message)
-    decision = route(message, _context(session, raw, options))
+    context = _context(session, raw, options)
+    index = memo_index(message, context)
+    decision = route(message, replace(context, index=index))
     if only_if_resolved and decision.outcome == "needs_review":
         return None
     if guard is not None:
         guard.decision(decision)
     save_decision(session, key, decision)
     _mark_routed(session, raw)
-    return decision
+    return decision, _may_be_awaited(index, parsed_row.message_id_norm, key)
+
+
+def _may_be_awaited(index: MemoIndex, message_id: str | None, key: str) -> str | None:
+    """``message_id``, unless routing already learnt that no reply in review points at it.
+
+    Routing asked ``linked`` for the message's own id (``shared_references``); the messages in
+    review waiting for it are among those links, and nothing but this message's own decision
+    (assigned, when healing looks) was stored since (route locks: the same ``id:`` lock).
+    """
+    if not message_id:
+        return None
+    links = index.known_links(message_id, key)
+    if links is not None and all(link.outcome != "needs_review" for link in links):
+        return None
+    return message_id
 
 
 def _mark_routed(session: Session, raw: RawMessage) -> None:
@@ -129,7 +162,6 @@ def _mark_routed(session: Session, raw: RawMessage) -> None:
 
 _RAW = Base.metadata.tables[RawMessage.__tablename__]
 _ROUTED = update(_RAW).where(_RAW.c.key == bindparam("routed_key")).values(state="routed")
-_MESSAGE_ID = select(ParsedRow.message_id_norm).where(ParsedRow.message_key == bindparam("key"))
 
 
 def route_message(session: Session, key: str, options: RouteOptions) -> int:
@@ -159,11 +191,12 @@ def route_and_heal(
     queue, seen = [(key, False)], {key}
     while queue:
         current, only_if_resolved = queue.pop(0)
-        decision = decide(session, current, options, only_if_resolved=only_if_resolved, guard=guard)
-        if decision is None:
+        decided = _decide(session, current, options, only_if_resolved=only_if_resolved, guard=guard)
+        if decided is None:
             continue
+        decision, message_id = decided
         made.append((current, decision))
-        for child, conditional in _unblocked(session, current, decision, heal_mentions=heal_mentions):
+        for child, conditional in _unblocked(session, message_id, decision, heal_mentions=heal_mentions):
             if child not in seen:
                 seen.add(child)
                 queue.append((child, conditional))
@@ -171,14 +204,15 @@ def route_and_heal(
 
 
 def _unblocked(
-    session: Session, key: str, decision: RoutingDecision, *, heal_mentions: bool
+    session: Session, message_id: str | None, decision: RoutingDecision, *, heal_mentions: bool
 ) -> list[tuple[str, bool]]:
+    """Messages the decision may unblock: replies waiting for ``message_id`` (the normalized
+    Message-ID read with the message), and messages in review carrying the dossier's reference."""
     if decision.outcome != "assigned":
         return []
     session.flush()
     connection = session.connection()  # Core look-ups: the ORM execution layer cost more than the SQL
     children: list[tuple[str, bool]] = []
-    message_id = connection.scalar(_MESSAGE_ID, {"key": key})
     if message_id:
         children += [(child, False) for child in waiting_children(connection, message_id)]
     if decision.opens is not None and decision.opens.reference:

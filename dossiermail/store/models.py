@@ -101,9 +101,11 @@ class ParsedRow(Base):
     __tablename__ = "parsed_messages"
     # fuzzy-subject candidates: one block, newest first (``StoreIndex.open_dossiers``)
     # quoted-header names: one sender name within a date window (``StoreIndex.messages_named``)
+    # a sender's mail within a date window (``StoreIndex.messages_from``, migration 0009)
     __table_args__ = (
         Index("ix_parsed_messages_subject_block_date", "subject_block", "date"),
         Index("ix_parsed_messages_from_name_key_date", "from_name_key", "date"),
+        Index("ix_parsed_messages_from_email_date", "from_email", "date"),
     )
 
     message_key: Mapped[str] = mapped_column(
@@ -117,7 +119,7 @@ class ParsedRow(Base):
     from_name: Mapped[str] = mapped_column(Text, default="")
     from_name_key: Mapped[str] = mapped_column(String(NAME_KEY_LENGTH), default=_from_name_key)
     """``name_key(from_name)``, filled on insert (migration 0008)."""
-    from_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    from_email: Mapped[str | None] = mapped_column(String(320))
     to: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     cc: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     date: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

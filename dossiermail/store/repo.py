@@ -11,7 +11,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Select, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Select,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -88,6 +99,19 @@ class StoreIndex:
         rows = self._rows(_LINKED, {"ids": list(message_ids), "exclude": exclude_key})
         return [_routed(row) for row in rows]
 
+    def parents_and_linked(
+        self, parent_ids: Sequence[str], link_ids: Sequence[str], exclude_key: str
+    ) -> tuple[Sequence[RoutedParent], Sequence[RoutedParent]]:
+        """``parents`` and ``linked`` in one ``UNION ALL`` statement (each part as when asked alone)."""
+        if not parent_ids or not link_ids:
+            return self.parents(parent_ids), self.linked(link_ids, exclude_key)
+        values = {"parent_ids": list(parent_ids), "link_ids": list(link_ids), "exclude": exclude_key}
+        parents: list[RoutedParent] = []
+        linked: list[RoutedParent] = []
+        for *row, part in self._rows(_PARENTS_AND_LINKED, values):
+            (parents if part == "parent" else linked).append(_routed(row))
+        return parents, linked
+
     def open_dossiers(
         self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
     ) -> Sequence[Candidate]:
@@ -114,6 +138,19 @@ class StoreIndex:
             return []
         rows = self._rows(_NAMED, {"name_key": name_key, "since": since, "until": until})
         return [_filed(*row) for row in rows]
+
+    def messages_from_and_named(
+        self, sender: str, name_key: str, since: datetime, until: datetime
+    ) -> tuple[Sequence[FiledMessage], Sequence[FiledMessage]]:
+        """``messages_from([sender], …)`` and ``messages_named(name_key, …)`` in one statement."""
+        if not name_key:
+            return self.messages_from([sender], since, until), []
+        values = {"sender": sender.lower(), "name_key": name_key, "since": since, "until": until}
+        sent: list[FiledMessage] = []
+        named: list[FiledMessage] = []
+        for *row, part in self._rows(_SENT_AND_NAMED, values):
+            (sent if part == "from" else named).append(_filed(*row))
+        return sent, named
 
 
 _WITH_REFERENCE = (
@@ -159,6 +196,19 @@ _LINKED = _decided(ThreadLink.target_id, ThreadLink.message_key).where(
     ThreadLink.message_key != bindparam("exclude"),
 )
 
+_PARENTS_AND_LINKED = union_all(
+    _decided(ParsedRow.message_id_norm, ParsedRow.message_key)
+    .add_columns(literal("parent"))
+    .where(ParsedRow.message_id_norm.in_(bindparam("parent_ids", expanding=True))),
+    _decided(ThreadLink.target_id, ThreadLink.message_key)
+    .add_columns(literal("link"))
+    .where(
+        ThreadLink.target_id.in_(bindparam("link_ids", expanding=True)),
+        ThreadLink.message_key != bindparam("exclude"),
+    ),
+)
+"""``parents`` then ``linked``, tagged: one statement where routing asked two."""
+
 
 def _filed_query(sender: Any) -> Select[*tuple[Any, ...]]:
     """The columns of a ``FiledMessage`` for the messages matching ``sender``, within a date window."""
@@ -191,6 +241,11 @@ _SENT_ONE = _filed_query(ParsedRow.from_email == bindparam("sender"))
 """``messages_from``: starts from the ``from_email`` index, so its cost follows one sender's mail."""
 _NAMED = _filed_query(ParsedRow.from_name_key == bindparam("name_key"))
 """``messages_named``: starts from the ``(from_name_key, date)`` index (migration 0008)."""
+_SENT_AND_NAMED = union_all(
+    select(_SENT_ONE.add_columns(literal("from")).subquery()),
+    select(_NAMED.add_columns(literal("named")).subquery()),
+)
+"""``_SENT_ONE`` then ``_NAMED``, tagged (each keeps its own order and limit): one statement."""
 
 
 def _filed(  # noqa: PLR0913, PLR0917 - one column each
@@ -471,7 +526,7 @@ def save_decision(session: Session, message_key: str, decision: RoutingDecision)
     connection = session.connection()
     now = utcnow()
     _supersede(session, connection, message_key, now)
-    building_id = _building_id(connection, decision.building)
+    building_id = _building_id(session, connection, decision.building)
     dossier_id = _dossier_for(connection, message_key, decision, building_id)
     values = {
         "message_key": message_key,
@@ -548,14 +603,38 @@ def _evidence_values(decision_id: int, position: int, evidence: Evidence) -> dic
     }
 
 
-def _building_id(connection: Connection, slug: str | None) -> int | None:
+def _building_id(session: Session, connection: Connection, slug: str | None) -> int | None:
+    """The id of building ``slug``, created if missing; remembered for the rest of the transaction.
+
+    A building's slug and id never change once stored (nothing updates or deletes them), so an id
+    read or inserted in this transaction stays right until it ends (a rollback may undo an insert:
+    the memo is tied to the transaction object, and a new transaction starts with a new one).
+    """
     if slug is None:
         return None
-    found: int | None = connection.execute(_BUILDING_ID, {"slug": slug}).scalar()
+    known = _building_ids(session)
+    found = known.get(slug)
+    if found is None:
+        found = connection.execute(_BUILDING_ID, {"slug": slug}).scalar()
     if found is None:
         values = {"slug": slug, "name": slug, "address": "", "origin": "routing"}
         found = connection.execute(_INSERT_BUILDING, values).scalar_one()
+    known[slug] = found
     return found
+
+
+_MEMO = "dossiermail.building_ids"
+
+
+def _building_ids(session: Session) -> dict[str, int]:
+    """This transaction's slug → id memo (the innermost transaction: a savepoint gets its own)."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get(_MEMO)
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info[_MEMO] = held  # holds the transaction: its id() cannot be reused meanwhile
+    memo: dict[str, int] = held[1]
+    return memo
 
 
 def _dossier_for(
@@ -582,9 +661,12 @@ def _open_dossier(
     opens = decision.opens
     assert opens is not None
     reference = opens.reference or next_auto_reference(connection, building_id)
-    existing = _dossier_id(connection, building_id, reference)
-    if existing is not None:
-        return existing
+    insert_new = _insert_dossier_unless_present(connection.dialect.name)
+    if insert_new is None:
+        existing = _dossier_id(connection, building_id, reference)
+        if existing is not None:
+            return existing
+        insert_new = _INSERT_DOSSIER
     values = {
         "building_id": building_id,
         "reference": reference,
@@ -593,8 +675,26 @@ def _open_dossier(
         "opened_at": utcnow(),
         "opened_by": f"message {message_key[:12]}",
     }
-    created: int = connection.execute(_INSERT_DOSSIER, values).scalar_one()
+    created: int | None = connection.execute(insert_new, values).scalar()
+    if created is None:  # already there (ON CONFLICT DO NOTHING returned no row)
+        created = _dossier_id(connection, building_id, reference)
+    assert created is not None
     return created
+
+
+@lru_cache(maxsize=4)
+def _insert_dossier_unless_present(dialect: str) -> Executable | None:
+    """``INSERT … ON CONFLICT (building_id, reference) DO NOTHING RETURNING id`` where the dialect
+    has it: a new dossier in one statement instead of a look-up then an insert; an existing one
+    returns no row and is then looked up."""
+    keys = ["building_id", "reference"]
+    if dialect == "postgresql":
+        return (
+            postgresql.insert(_DOSSIERS).on_conflict_do_nothing(index_elements=keys).returning(_DOSSIERS.c.id)
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(_DOSSIERS).on_conflict_do_nothing(index_elements=keys).returning(_DOSSIERS.c.id)
+    return None
 
 
 AUTO_PREFIX = "QUAL"

@@ -153,11 +153,25 @@ class EmptyIndex:
 
 class MemoIndex:
     """Wraps an index for one routing decision: collectors and the visibility rule ask the same
-    questions (parents, linked messages, a sender's mail); each is asked of the store once."""
+    questions (parents, linked messages, a sender's mail); each is asked of the store once.
+
+    Two more ways to spare the store a question, both giving exactly the answer it would give
+    (nothing is written while a message is routed):
+
+    * ``linked`` for ids that are a subset of ids already asked (with the same ``exclude_key``) is
+      that answer's links through one of those ids (the visibility rule's "ghost" parents are
+      among the ids ``shared_references`` asked about);
+    * after ``expect_threads``, the first of the two expected ``parents`` / ``linked`` questions
+      asks both in one statement when the index can (``ThreadsIndex.parents_and_linked``); after
+      ``expect_sender``, likewise ``messages_from`` and ``messages_named``
+      (``SenderIndex.messages_from_and_named``).
+    """
 
     def __init__(self, inner: RoutingIndex) -> None:
         self.inner = inner
         self._answers: dict[tuple[object, ...], Any] = {}
+        self._expected: tuple[tuple[str, ...], tuple[str, ...], str] | None = None
+        self._sender: tuple[tuple[tuple[str, ...], datetime, datetime], str] | None = None
 
     def _ask(self, name: str, *args: object) -> Any:
         key = (name, *args)
@@ -165,17 +179,55 @@ class MemoIndex:
             self._answers[key] = getattr(self.inner, name)(*args)
         return self._answers[key]
 
+    def expect_threads(self, parent_ids: Sequence[str], link_ids: Sequence[str], exclude_key: str) -> None:
+        """Routing will ask ``parents(parent_ids)`` and ``linked(link_ids, exclude_key)``."""
+        self._expected = (tuple(parent_ids), tuple(link_ids), exclude_key)
+
+    def _ask_expected(self) -> None:
+        expected, self._expected = self._expected, None
+        both = getattr(self.inner, "parents_and_linked", None)
+        if expected is None or both is None:
+            return
+        parent_ids, link_ids, exclude = expected
+        parents, linked = cast(ThreadsIndex, self.inner).parents_and_linked(parent_ids, link_ids, exclude)
+        self._answers.setdefault(("parents", parent_ids), parents)
+        self._answers.setdefault(("linked", link_ids, exclude), linked)
+
     def dossiers_with_reference(self, reference: str) -> Sequence[KnownDossier]:
         return cast(Sequence[KnownDossier], self._ask("dossiers_with_reference", reference))
 
     def parents(self, message_ids: Sequence[str]) -> Sequence[RoutedParent]:
-        return cast(Sequence[RoutedParent], self._ask("parents", tuple(message_ids)))
+        ids = tuple(message_ids)
+        if self._expected is not None and self._expected[0] == ids:
+            self._ask_expected()
+        return cast(Sequence[RoutedParent], self._ask("parents", ids))
 
     def dossier_participants(self, building: str, reference: str) -> frozenset[str]:
         return cast(frozenset[str], self._ask("dossier_participants", building, reference))
 
     def linked(self, message_ids: Sequence[str], exclude_key: str) -> Sequence[RoutedParent]:
-        return cast(Sequence[RoutedParent], self._ask("linked", tuple(message_ids), exclude_key))
+        ids = tuple(message_ids)
+        if self._expected is not None and self._expected[1:] == (ids, exclude_key):
+            self._ask_expected()
+        key = ("linked", ids, exclude_key)
+        if key not in self._answers:
+            known = self._linked_through(ids, exclude_key)
+            if known is not None:
+                self._answers[key] = known
+        return cast(Sequence[RoutedParent], self._ask("linked", ids, exclude_key))
+
+    def known_links(self, message_id: str, exclude_key: str) -> list[RoutedParent] | None:
+        """What ``linked([message_id], exclude_key)`` answers, when an answer already given holds it;
+        None when it was not asked."""
+        return self._linked_through((message_id,), exclude_key)
+
+    def _linked_through(self, ids: tuple[str, ...], exclude_key: str) -> list[RoutedParent] | None:
+        """The links through ``ids`` taken from an answer already given for more ids, if any."""
+        wanted = set(ids)
+        for key, answer in self._answers.items():
+            if key[0] == "linked" and key[2] == exclude_key and wanted <= set(cast(tuple[str, ...], key[1])):
+                return [link for link in cast(Sequence[RoutedParent], answer) if link.message_id in wanted]
+        return None
 
     def open_dossiers(
         self, buildings: Collection[str], block: str, since: datetime | None, until: datetime | None = None
@@ -186,10 +238,50 @@ class MemoIndex:
     def messages_from(
         self, senders: Sequence[str], since: datetime, until: datetime
     ) -> Sequence[FiledMessage]:
+        if self._sender is not None and self._sender[0] == (tuple(senders), since, until):
+            self._ask_sender()
         return cast(Sequence[FiledMessage], self._ask("messages_from", tuple(senders), since, until))
 
     def messages_named(self, name_key: str, since: datetime, until: datetime) -> Sequence[FiledMessage]:
         return cast(Sequence[FiledMessage], self._ask("messages_named", name_key, since, until))
+
+    def expect_sender(self, sender: str, name_key: str, since: datetime, until: datetime) -> None:
+        """Routing will ask ``messages_from([sender], since, until)`` and may then ask
+        ``messages_named(name_key, since, until)``: the store answers both at the first."""
+        self._sender = (((sender,), since, until), name_key)
+
+    def _ask_sender(self) -> None:
+        expected, self._sender = self._sender, None
+        both = getattr(self.inner, "messages_from_and_named", None)
+        if expected is None or both is None:
+            return
+        ((sender,), since, until), name_key = expected
+        if ("messages_from", (sender,), since, until) in self._answers:
+            return
+        index = cast(SenderIndex, self.inner)
+        sent, named = index.messages_from_and_named(sender, name_key, since, until)
+        self._answers[("messages_from", (sender,), since, until)] = sent
+        self._answers.setdefault(("messages_named", name_key, since, until), named)
+
+
+class SenderIndex(RoutingIndex, Protocol):
+    """An index that can answer ``messages_from`` and ``messages_named`` in one go (the store)."""
+
+    def messages_from_and_named(
+        self, sender: str, name_key: str, since: datetime, until: datetime
+    ) -> tuple[Sequence[FiledMessage], Sequence[FiledMessage]]:
+        """``(messages_from([sender], since, until), messages_named(name_key, since, until))``."""
+        ...
+
+
+class ThreadsIndex(RoutingIndex, Protocol):
+    """An index that can answer ``parents`` and ``linked`` in one go (the store: one statement)."""
+
+    def parents_and_linked(
+        self, parent_ids: Sequence[str], link_ids: Sequence[str], exclude_key: str
+    ) -> tuple[Sequence[RoutedParent], Sequence[RoutedParent]]:
+        """``(parents(parent_ids), linked(link_ids, exclude_key))``."""
+        ...
 
 
 @dataclass(frozen=True)

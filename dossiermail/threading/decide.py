@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from dossiermail.domain import Evidence, NewDossier, ParsedMessage, RoutingDecision
 from dossiermail.rules.model import RoutingThresholds
-from dossiermail.threading.collectors import COLLECTORS, import_building
+from dossiermail.threading.collectors import COLLECTORS, import_building, shared_references
 from dossiermail.threading.collectors.subject_reference import NEW
 from dossiermail.threading.collectors.thread_headers import missing_parents
 from dossiermail.threading.context import MemoIndex, RoutingContext
@@ -44,12 +44,22 @@ def dossier_title(subject: str, context: RoutingContext) -> str:
 def route(message: ParsedMessage, context: RoutingContext) -> RoutingDecision:
     """Decide where ``message`` goes and who may see it, keeping every piece of evidence."""
     if not isinstance(context.index, MemoIndex):
-        context = replace(context, index=MemoIndex(context.index))
+        context = replace(context, index=memo_index(message, context))
     decision = _route(message, context)
     seen_by, why = visibility(message, context)
     if why is None:
         return decision
     return replace(decision, visibility=seen_by, evidence=(*decision.evidence, why))
+
+
+def memo_index(message: ParsedMessage, context: RoutingContext) -> MemoIndex:
+    """The index wrapped for this message; with thread headers and the ``shared_references`` step,
+    told that both ``parents`` and ``linked`` will be asked (the store answers them together)."""
+    memo = MemoIndex(context.index)
+    if message.thread_ids and shared_references.NAME in context.rules.routing.steps:
+        link_ids = shared_references.linked_ids(message)
+        memo.expect_threads(message.thread_ids, link_ids, message.message_key)
+    return memo
 
 
 def _route(message: ParsedMessage, context: RoutingContext) -> RoutingDecision:

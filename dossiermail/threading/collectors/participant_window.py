@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from dossiermail.domain import Evidence, ParsedMessage
 from dossiermail.parse.quoted_headers import name_key
 from dossiermail.threading.collectors.fuzzy_subject import allowed_buildings
-from dossiermail.threading.context import FiledMessage, RoutingContext, norm_message_id
+from dossiermail.threading.context import FiledMessage, MemoIndex, RoutingContext, norm_message_id
 
 NAME = "participant_window"
 NAME_WORDS = 2
@@ -76,8 +76,10 @@ def _sent(
     """The sender's mail in the window by address; when none of it counts, by display name
     (someone writing from two addresses, e.g. a list archive's rewritten one), of ``NAME_WORDS``+ words."""
     assert message.date is not None
-    found = _kept(message, context.index.messages_from([sender], since, message.date))
     key = name_key(message.from_.name) if message.from_ else ""
+    if len(key.split()) >= NAME_WORDS and isinstance(context.index, MemoIndex):
+        context.index.expect_sender(sender, key, since, message.date)
+    found = _kept(message, context.index.messages_from([sender], since, message.date))
     if found or len(key.split()) < NAME_WORDS:
         return found
     return _kept(message, context.index.messages_named(key, since, message.date))

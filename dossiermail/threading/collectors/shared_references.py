@@ -28,10 +28,16 @@ def _evidence(link: RoutedParent, own_id: str | None) -> Evidence:
     )
 
 
+def linked_ids(message: ParsedMessage) -> tuple[str, ...]:
+    """The ids whose links this collector asks for: the message's own id, then its thread ids."""
+    own_id = norm_message_id(message.message_id) if message.message_id else None
+    return ((own_id,) if own_id else ()) + message.thread_ids
+
+
 def collect(message: ParsedMessage, context: RoutingContext) -> tuple[Evidence, ...]:
     """The best link per dossier (children before siblings), plus unfiled links at score 0."""
     own_id = norm_message_id(message.message_id) if message.message_id else None
-    ids = ((own_id,) if own_id else ()) + message.thread_ids
+    ids = linked_ids(message)
     if not ids:
         return ()
     found = [_evidence(link, own_id) for link in context.index.linked(ids, message.message_key)]
