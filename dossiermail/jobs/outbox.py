@@ -22,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Executable,
+    Select,
     Table,
     bindparam,
     case,
@@ -261,22 +262,28 @@ def claim(session: Session, step_id: int, worker: str, settings: JobSettings) ->
     return Claim(step_id, row.step, row.subject, row.attempts, worker, now)
 
 
+def _free_siblings(held: Claim, prefix: str, state: str) -> Select[int]:
+    """The ids of the other steps of ``held``'s kind whose subject starts with ``prefix``, in
+    ``state``, row-locked unless another transaction holds them (skipped, never waited for)."""
+    return (
+        select(JobStep.id)
+        .where(
+            JobStep.step == held.step,
+            JobStep.subject.startswith(prefix, autoescape=True),
+            JobStep.id != held.id,
+            JobStep.state == state,
+        )
+        .with_for_update(skip_locked=True)
+    )
+
+
 def claim_siblings(session: Session, held: Claim, prefix: str, settings: JobSettings) -> list[Claim]:
     """Also take the pending steps of ``held``'s kind whose subject starts with ``prefix`` (work
     that ``held``'s run covers), due or not yet (a delayed publication, a retry's backoff): they
     are finished or released with it. Steps another transaction is requesting right now are
     skipped, never waited for: they run on their own."""
     now = utcnow()
-    free = (
-        select(JobStep.id)
-        .where(
-            JobStep.step == held.step,
-            JobStep.subject.startswith(prefix, autoescape=True),
-            JobStep.id != held.id,
-            JobStep.state == "pending",
-        )
-        .with_for_update(skip_locked=True)
-    )
+    free = _free_siblings(held, prefix, "pending")
     rows = session.execute(
         update(JobStep)
         .where(JobStep.id.in_(free.scalar_subquery()), JobStep.state == "pending")
@@ -302,16 +309,7 @@ def rerun_running(session: Session, held: Claim, prefix: str) -> int:
     other cannot deadlock.
     """
     session.execute(select(JobStep.id).where(_ours(held)).with_for_update())  # type: ignore[arg-type]
-    free = (
-        select(JobStep.id)
-        .where(
-            JobStep.step == held.step,
-            JobStep.subject.startswith(prefix, autoescape=True),
-            JobStep.id != held.id,
-            JobStep.state == "running",
-        )
-        .with_for_update(skip_locked=True)
-    )
+    free = _free_siblings(held, prefix, "running")
     result = session.execute(
         update(JobStep)
         .where(JobStep.id.in_(free.scalar_subquery()))
