@@ -8,7 +8,6 @@ and the figures measure how well messages are grouped into dossiers inside it.
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +48,13 @@ class Result:
     router: Pairwise
     baseline: Pairwise
     review: int
+    samples: tuple[float, ...] = ()
+    """Router F1 of each random sample, when the variant was drawn several times."""
+
+    @property
+    def f1(self) -> float:
+        """The router's F1: the mean over the samples when there are several."""
+        return sum(self.samples) / len(self.samples) if self.samples else self.router.f1
 
 
 def notmuch_truth() -> list[TruthMessage]:
@@ -74,12 +80,13 @@ def _records(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _write_variant(truth: list[TruthMessage], variant: Variant, folder: Path) -> dict[str, dict[Path, str]]:
+def _write_variant(
+    truth: list[TruthMessage], variant: Variant, folder: Path, seed: int
+) -> dict[str, dict[Path, str]]:
     """Write each group's derived files into its own folder; file -> content key, per group."""
-    rng = random.Random(SEED)
     keys: dict[str, dict[Path, str]] = {}
     for number, message in enumerate(truth):
-        raw = derive(message.file.read_bytes(), message.reply, variant, rng)
+        raw = derive(message.file.read_bytes(), message.reply, variant, seed)
         target = folder / message.group / f"{number:05d}.eml"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(raw)
@@ -87,10 +94,12 @@ def _write_variant(truth: list[TruthMessage], variant: Variant, folder: Path) ->
     return keys
 
 
-def run_variant(corpus: str, truth: list[TruthMessage], variant: Variant, rules: Rules, work: Path) -> Result:
-    """Import the variant, one building per group, and score router and baseline."""
+def run_variant(
+    corpus: str, truth: list[TruthMessage], variant: Variant, rules: Rules, work: Path, seed: int = SEED
+) -> Result:
+    """Import the variant drawn with ``seed``, one building per group, and score router and baseline."""
     work.mkdir(parents=True)
-    keys = _write_variant(truth, variant, work / "mail")
+    keys = _write_variant(truth, variant, work / "mail", seed)
     store = open_store(f"sqlite:///{work}/bench.db")
     try:
         for group in sorted(keys):

@@ -11,18 +11,22 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.corpora import Result, TruthMessage, bc3_truth, notmuch_truth, run_variant
+from bench.corpora import SEED, Result, TruthMessage, bc3_truth, notmuch_truth, run_variant
+from bench.metrics import Pairwise
 from bench.scenario import ScenarioResult, run_scenario
 from bench.timing import time_routing
-from bench.variants import VARIANTS
+from bench.variants import VARIANTS, Variant
 from dossiermail.rules.model import DEFAULT_ROUTING_STEPS, RoutingRules, Rules
 
 STEPS = DEFAULT_ROUTING_STEPS
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "accuracy.md"
+SAMPLES = 10
+"""Draws of a partial header-loss variant (seeds ``SEED`` to ``SEED + 9``)."""
 
 
 def _rules() -> Rules:
@@ -31,9 +35,12 @@ def _rules() -> Rules:
 
 def _row(result: Result) -> str:
     r, b = result.router, result.baseline
+    f1 = f"**{result.f1:.3f}**"
+    if result.samples:
+        f1 += f" ({min(result.samples):.3f}–{max(result.samples):.3f})"
     return (
         f"| {result.corpus} | {result.variant} | {result.messages} | {result.threads} | "
-        f"{r.precision:.3f} | {r.recall:.3f} | **{r.f1:.3f}** | "
+        f"{r.precision:.3f} | {r.recall:.3f} | {f1} | "
         f"{b.precision:.3f} | {b.recall:.3f} | {b.f1:.3f} | {result.review} |"
     )
 
@@ -54,10 +61,27 @@ def accuracy(work: Path) -> list[Result]:
         for name, truth in corpora:
             if name == "bc3" and variant.drop_share:
                 continue  # BC3 has no reply headers to remove
-            result = run_variant(name, truth, variant, _rules(), work / f"{name}-{number}")
+            if 0 < variant.drop_share < 1:
+                result = _sampled(name, truth, variant, work / f"{name}-{number}")
+            else:
+                result = run_variant(name, truth, variant, _rules(), work / f"{name}-{number}")
             print(_row(result), flush=True)
             results.append(result)
     return results
+
+
+def _sampled(name: str, truth: list[TruthMessage], variant: Variant, work: Path) -> Result:
+    """A partial header loss drawn ``SAMPLES`` times: which replies lose their headers decides more
+    than the router on this corpus (see LIMITS); the row gives the means and the F1 range."""
+    runs = [
+        run_variant(name, truth, variant, _rules(), work / str(sample), seed=SEED + sample)
+        for sample in range(SAMPLES)
+    ]
+    precision = sum(r.router.precision for r in runs) / SAMPLES
+    recall = sum(r.router.recall for r in runs) / SAMPLES
+    review = round(sum(r.review for r in runs) / SAMPLES)
+    samples = tuple(r.router.f1 for r in runs)
+    return replace(runs[0], router=Pairwise(precision, recall), review=review, samples=samples)
 
 
 def scenario() -> tuple[ScenarioResult, ScenarioResult]:
@@ -118,9 +142,9 @@ def _targets(results: list[Result]) -> list[str]:
     """Issue 5's threading targets, checked against this run's figures."""
     by = {(r.corpus, r.variant): r for r in results}
     checks: list[tuple[str, str, str, Callable[[Result], bool]]] = [
-        ("notmuch, intact headers: F1 = 1.00", "notmuch", "intact headers", lambda r: r.router.f1 >= 0.9995),
-        ("notmuch, 30% removed: F1 >= 0.97", "notmuch", VARIANTS[1].name, lambda r: r.router.f1 >= 0.97),
-        ("notmuch, 100% removed: F1 >= 0.90", "notmuch", VARIANTS[2].name, lambda r: r.router.f1 >= 0.90),
+        ("notmuch, intact headers: F1 = 1.00", "notmuch", "intact headers", lambda r: r.f1 >= 0.9995),
+        ("notmuch, 30% removed: mean F1 >= 0.97", "notmuch", VARIANTS[1].name, lambda r: r.f1 >= 0.97),
+        ("notmuch, 100% removed: F1 >= 0.90", "notmuch", VARIANTS[2].name, lambda r: r.f1 >= 0.90),
         ("notmuch, 100% removed: above baseline", "notmuch", VARIANTS[2].name, _above),
         ("BC3: above baseline", "bc3", "intact headers", _above),
     ]
@@ -133,7 +157,7 @@ def _targets(results: list[Result]) -> list[str]:
 
 
 def _above(result: Result) -> bool:
-    return result.router.f1 > result.baseline.f1
+    return result.f1 > result.baseline.f1
 
 
 def _document(results: list[Result], scenario_lines: list[str], timing_line: str, took: float) -> str:
@@ -165,9 +189,13 @@ MEANING = """What the figures mean:
 - The **subject-only baseline** groups messages of the same sub-corpus by normalized subject,
   computed from the same stored parse in the same run.
 - Truth: `notmuch/threads.jsonl` (threads from headers, so "intact headers" should reach 1.00) and
-  BC3's human labels (no reply headers at all). Variants are derived by the bench with a fixed
-  seed: thread headers removed from 30% / 100% of the replies, `RE :`, `TR :`, `Réf :` or `[EXT]`
-  added to reply subjects. Mailing-list markers (`Precedence`, `List-Id`, `List-Unsubscribe`) are
+  BC3's human labels (no reply headers at all). Variants are derived by the bench with fixed
+  seeds: thread headers removed from 30% / 100% of the replies, `RE :`, `TR :`, `Réf :` or `[EXT]`
+  added to reply subjects. What happens to a reply is drawn from its Message-ID, so the copies of
+  one message (a list's copy and the direct one) keep or lose their headers together, as when the
+  sender's mail client writes them once. The 30% variant is drawn 10 times (seeds 20261123 to
+  20261132): its row gives the mean precision, recall and F1, with the F1 range in brackets, and
+  its target is judged on the mean. Mailing-list markers (`Precedence`, `List-Id`, `List-Unsubscribe`) are
   renamed in every variant, otherwise the lkml messages are `ignored` as bulk mail and the bench
   would measure the bulk filter instead of threading.
 """
@@ -181,11 +209,20 @@ LIMITS = """What limits the header-loss figures on this corpus (read with the ta
   Once those headers are gone nothing in subject, sender, date or quoted text joins, say, "cifs:
   read pages from FS-Cache" to "lib/message: add function to get maildir flags": the router keeps
   them apart, as a human would.
-- With 30% of the headers removed, the bogus `<yes>` reference survives on most messages and pulls
-  one copy of the cifs series towards the 2009 notmuch conversation, while the copy from the
-  other address forms its own dossier: two dossiers for one series, hence a lower recall than with
-  100% removed, where both copies of the series meet in one dossier (same sender name, minutes
-  apart) and nothing drags in the 2009 conversation.
+- With 30% of the headers removed, the figure depends on which replies lose them, and almost
+  entirely through one of those "threads": a cifs patch series of 2010 whose messages all cite
+  `<yes>`, a reference nothing else in the series shares, which also joins it to a 2009 notmuch
+  patch. When the cover letter and the first patches keep `<yes>`, the rest of the series follows
+  them (reference or sender burst) into the 2009 dossier, as the truth wants; when they lose it,
+  they open a dossier of their own, and the patches that kept `<yes>` follow it to the 2009
+  dossier: the series is split in two, and with it many of its 3,160 true pairs. Joining the two would
+  mean trusting a reference shared by unrelated conversations months apart, so the router does not
+  try. The bench's 10 draws ranged from 0.926 to 0.999 on 2026-11-23; other seeds tried while
+  investigating gave 0.886 to 0.999.
+- Until 2026-11-23 the bench drew the header loss per file, so the two copies of a message (same
+  Message-ID, different bytes) could lose and keep their headers apart, which no mail client does:
+  the copy without headers opened a dossier and the copy with them went to review (F1 0.892 on the
+  one seed it drew).
 - What the router does recover without headers: quoted headers by address, contact name or
   display name (`On Mon, 3 Nov 2003, Linus Torvalds wrote:`), and the quoted text below them
   (`quoted_header`); replies whose subject matches (`fuzzy_subject`); a sender's burst of related
@@ -207,9 +244,10 @@ be in review. "Wrong building" counts assigned messages whose building is not th
 COST = """`bench/timing.py` writes N open dossiers (20 buildings, subjects from a 20-topic French
 vocabulary, dates over two years) straight into SQLite, then routes 300 headerless replies to a
 building address (best of 3 rounds), with every default step and the visibility rule. The
-fuzzy-subject lookup reads the `ix_parsed_messages_subject_block_date` index (subject block, date),
-restricted to the allowed building, the 120-day window and at most 200 candidates; the quoted-header
-and sender-window lookups read the `parsed_messages.from_email` index (one sender, a date window),
+fuzzy-subject lookup reads the `ix_routing_decisions_fuzzy` index (building, subject block, date of
+the current assignments; migration 0010), so only the allowed building, its 120-day window and at
+most 200 candidates; the quoted-header
+and sender-window lookups read the `(from_email, date)` index (one sender, a date window),
 and by display name the `(from_name_key, date)` index (one folded name, a date window);
 each question is asked of the store once per message (`MemoIndex`). The machine is shared by
 several processes: compare the ratio, not the milliseconds, between runs.

@@ -78,6 +78,7 @@ def _filed(session: Session, building: BuildingRow, number: int, subject: str, d
     )
     decision.confidence, decision.reason, decision.rules_version = 0.9, "bench", "bench"
     decision.waiting_for, decision.decided_at = [], date
+    decision.subject_block, decision.message_date = parsed.subject_block, date  # as save_decision does
     session.add(decision)
 
 

@@ -59,17 +59,29 @@ def is_reply(raw: bytes) -> bool:
     return any(_name(f) in THREAD_HEADERS for f in fields)
 
 
+def _message_id(fields: list[bytes]) -> bytes | None:
+    """The Message-ID field's value, stripped, or None."""
+    values = [f.partition(b":")[2].strip() for f in fields if _name(f) == b"message-id"]
+    return values[0] if values else None
+
+
 def _with_prefix(field: bytes, prefix: bytes) -> bytes:
     name, _, value = field.partition(b":")
     return name + b": " + prefix + value.lstrip(b" \t")
 
 
-def derive(raw: bytes, reply: bool, variant: Variant, rng: random.Random) -> bytes:
-    """The message as this variant sees it (mbox ``From`` line removed, as the importer does)."""
+def derive(raw: bytes, reply: bool, variant: Variant, seed: int) -> bytes:
+    """The message as this variant sees it (mbox ``From`` line removed, as the importer does).
+
+    What happens to a reply is drawn from its Message-ID (and ``seed``), not from its place in the
+    corpus: the copies of one message (a list's copy and the direct one) keep or lose their headers
+    and get their prefix together, as they do when the sender's mail client writes them once.
+    """
     fields, rest = _split(_MBOX_FROM.sub(b"", raw, count=1))
     fields = [b"X-Bench-Was-" + f if _name(f) in BULK_MARKERS else f for f in fields]
     if not reply:
         return b"".join(fields) + rest
+    rng = random.Random(b"%d:%s" % (seed, _message_id(fields) or raw))
     drop = rng.random() < variant.drop_share
     prefix = rng.choice(PREFIXES)
     if drop:

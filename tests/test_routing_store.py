@@ -6,13 +6,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import select, text, update
 
 from dossiermail.ingest.importer import ImportOptions, run_import
-from dossiermail.jobs.pipeline import RouteOptions
+from dossiermail.jobs.pipeline import RouteOptions, parse_stored
 from dossiermail.rules.model import RoutingRules
 from dossiermail.store import Store
-from dossiermail.store.models import DossierRow, ParsedRow
+from dossiermail.store.db import MIGRATIONS
+from dossiermail.store.models import DecisionRow, DossierRow, ParsedRow, RawMessage
 from dossiermail.store.repo import StoreIndex, current_decision, open_dossiers_query
 from tests.factories import AZUR, PLUMBER, rules
 
@@ -77,18 +81,61 @@ def test_a_reply_without_headers_from_a_contact_joins_the_dossier_of_its_buildin
         assert (reply.outcome, reply.dossier_id) == ("assigned", first.dossier_id)
 
 
-def test_the_lookup_starts_from_the_subject_block_index(sqlite_url: str) -> None:
+@pytest.mark.parametrize("since", [None, datetime(2026, 3, 1, tzinfo=UTC)])
+def test_the_lookup_reads_the_asked_building_in_the_decision_side_index(
+    sqlite_url: str, since: datetime | None
+) -> None:
     from dossiermail.store import open_store
 
     store = open_store(sqlite_url)
     try:
-        query = open_dossiers_query(["les-mimosas"], "fuite", None)
+        query = open_dossiers_query(["les-mimosas"], "fuite", since)
         sql = str(query.compile(store.engine, compile_kwargs={"literal_binds": True}))
         with store.session() as session:
             plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     finally:
         store.dispose()
-    assert "ix_parsed_messages_subject_block_date" in plan
+    assert "ix_routing_decisions_fuzzy (building_id=? AND subject_block=?" in plan
+
+
+def test_a_decision_carries_its_message_subject_block_and_date(store: Store, tmp_path: Path) -> None:
+    _filed(store, tmp_path)
+    with store.session() as session:
+        copied = (DecisionRow.subject_block, DecisionRow.message_date)
+        query = select(*copied, ParsedRow.subject_block, ParsedRow.date)
+        rows = session.execute(query.join(ParsedRow, ParsedRow.message_key == DecisionRow.message_key)).all()
+    assert len(rows) == 3
+    assert {row[0] for row in rows} == {"fuite", "ascenseur"}
+    assert all(row[0] == row[2] and row[1] == row[3] and row[1] is not None for row in rows)
+
+
+def test_a_reparse_refreshes_the_copy_the_lookup_reads(store: Store, tmp_path: Path) -> None:
+    _filed(store, tmp_path)
+    with store.session() as session:
+        key = _key(session, "c@example.org")
+        raw = session.get(RawMessage, key)
+        assert raw is not None
+        raw.raw = raw.raw.replace(b"Subject: Ascenseur en panne", b"Subject: Fuite du hall")
+        assert parse_stored(session, raw)
+    with store.session() as session:
+        found = StoreIndex(session).open_dossiers(["les-mimosas"], "fuite", None)
+        decision = current_decision(session, key)
+        assert decision is not None and decision.subject_block == "fuite"
+    assert sorted(c.normalized_subject for c in found) == ["fuite du hall", "fuite toiture"]
+
+
+def test_migration_0010_copies_the_block_and_date_of_stored_decisions(store: Store, tmp_path: Path) -> None:
+    _filed(store, tmp_path)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+        command.upgrade(config, "head")
+    with store.session() as session:
+        found = StoreIndex(session).open_dossiers(["les-mimosas"], "fuite", datetime(2026, 3, 1, tzinfo=UTC))
+        assert [c.normalized_subject for c in found] == ["fuite toiture"]
+        assert found[0].date == datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def _key(session: object, message_id: str) -> str:

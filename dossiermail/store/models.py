@@ -212,6 +212,11 @@ class DossierRow(Base):
     building: Mapped[BuildingRow] = relationship()
 
 
+FUZZY_WHERE = "superseded_at IS NULL AND outcome = 'assigned'"
+"""Rows of ``ix_routing_decisions_fuzzy``: current assignments (a query must repeat these terms
+literally, not as bound parameters, for the planner to use the partial index)."""
+
+
 class DecisionRow(Base):
     """A routing decision; the current one has ``superseded_at`` NULL, older ones are history."""
 
@@ -223,6 +228,16 @@ class DecisionRow(Base):
             unique=True,
             sqlite_where=text("superseded_at IS NULL"),
             postgresql_where=text("superseded_at IS NULL"),
+        ),
+        # fuzzy-subject candidates: one building's current assignments in one subject block, newest
+        # first (``StoreIndex.open_dossiers``, migration 0010)
+        Index(
+            "ix_routing_decisions_fuzzy",
+            "building_id",
+            "subject_block",
+            "message_date",
+            sqlite_where=text(FUZZY_WHERE),
+            postgresql_where=text(FUZZY_WHERE),
         ),
     )
 
@@ -238,6 +253,11 @@ class DecisionRow(Base):
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # copies of the message's ``parsed_messages.subject_block`` and ``date``, written with the
+    # decision (``save_decision``) and refreshed by a re-parse: an index cannot span two tables, and
+    # the fuzzy look-up must start from the building, not from every building's subject block
+    subject_block: Mapped[str | None] = mapped_column(String(32))
+    message_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     building: Mapped[BuildingRow | None] = relationship()
     dossier: Mapped[DossierRow | None] = relationship()

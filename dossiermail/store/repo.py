@@ -20,6 +20,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     union_all,
     update,
 )
@@ -31,6 +32,7 @@ from sqlalchemy.orm.util import identity_key
 from dossiermail.domain import Address, Attachment, Evidence, ParsedMessage, RoutingDecision
 from dossiermail.rules.model import Rules
 from dossiermail.store.models import (
+    FUZZY_WHERE,
     AttachmentRow,
     Base,
     BuildingRow,
@@ -306,18 +308,25 @@ def _open_dossiers_shape(with_since: bool, with_until: bool) -> Select[*tuple[An
             ParsedRow.to,
             ParsedRow.cc,
         )
-        .join(DecisionRow, DecisionRow.message_key == ParsedRow.message_key)
+        .select_from(BuildingRow)
+        .join(DecisionRow, DecisionRow.building_id == BuildingRow.id)
         .join(DossierRow, DossierRow.id == DecisionRow.dossier_id)
-        .join(BuildingRow, BuildingRow.id == DossierRow.building_id)
-        .where(ParsedRow.subject_block == bindparam("block"))
-        .where(DecisionRow.superseded_at.is_(None), DecisionRow.outcome == "assigned")
-        .where(BuildingRow.slug.in_(bindparam("buildings", expanding=True)), DossierRow.status != "clos")
-        .order_by(ParsedRow.date.desc())
+        .join(ParsedRow, ParsedRow.message_key == DecisionRow.message_key)
+        .where(BuildingRow.slug.in_(bindparam("buildings", expanding=True)))
+        .where(DecisionRow.subject_block == bindparam("block"), text(_FUZZY_ROWS))
+        .where(DossierRow.status != "clos")
+        .order_by(DecisionRow.message_date.desc())
         .limit(CANDIDATE_LIMIT)
     )
     if with_since:
-        query = query.where(ParsedRow.date >= bindparam("since"))
-    return query.where(ParsedRow.date <= bindparam("until")) if with_until else query
+        query = query.where(DecisionRow.message_date >= bindparam("since"))
+    if with_until:
+        query = query.where(DecisionRow.message_date <= bindparam("until"))
+    return query
+
+
+_FUZZY_ROWS = " AND ".join(f"routing_decisions.{term}" for term in FUZZY_WHERE.split(" AND "))
+"""The partial index's own terms, as literal SQL (a bound ``'assigned'`` would not match them)."""
 
 
 def _candidate(
@@ -406,7 +415,11 @@ def save_parsed(session: Session, parsed: ParsedMessage, *, replace: bool = True
     if old is not None:
         session.delete(old)
         session.flush()
-    session.add(_parsed_row(parsed))
+    row = _parsed_row(parsed)
+    session.add(row)
+    if old is not None:
+        values = {"key": row.message_key, "block": row.subject_block, "date": row.date}
+        session.connection().execute(_RECOPY_DECISION, values)
     for target in dict.fromkeys(parsed.thread_ids):
         session.add(ThreadLink(message_key=parsed.message_key, target_id=target))
 
@@ -539,6 +552,7 @@ def save_decision(session: Session, message_key: str, decision: RoutingDecision)
         "waiting_for": list(decision.waiting_for),
         "visibility": decision.visibility,
         "decided_at": now,
+        "parsed_key": message_key,
     }
     decision_id: int = connection.execute(_INSERT_DECISION, values).scalar_one()
     if decision.evidence:
@@ -580,7 +594,26 @@ _SUPERSEDE_RETURNING = (
     .values(superseded_at=bindparam("now"))
     .returning(_DECISIONS.c.id)
 )
-_INSERT_DECISION = insert(_DECISIONS).returning(_DECISIONS.c.id)
+_PARSED = Base.metadata.tables[ParsedRow.__tablename__]
+
+
+def _copied(column: str) -> Any:
+    """The decided message's ``parsed_messages`` value of ``column`` (NULL when it has no parse)."""
+    source = _PARSED.c[column]
+    return select(source).where(_PARSED.c.message_key == bindparam("parsed_key")).scalar_subquery()
+
+
+_RECOPY_DECISION = (
+    update(_DECISIONS)
+    .where(_DECISIONS.c.message_key == bindparam("key"), _DECISIONS.c.superseded_at.is_(None))
+    .values(subject_block=bindparam("block"), message_date=bindparam("date"))
+)
+"""A re-parse gives the message's current decision the new subject block and date."""
+_INSERT_DECISION = (
+    insert(_DECISIONS)
+    .values(subject_block=_copied("subject_block"), message_date=_copied("date"))
+    .returning(_DECISIONS.c.id)
+)
 _INSERT_EVIDENCE = insert(Base.metadata.tables[EvidenceRow.__tablename__])
 _BUILDING_ID = select(_BUILDINGS.c.id).where(_BUILDINGS.c.slug == bindparam("slug"))
 _INSERT_BUILDING = insert(_BUILDINGS).returning(_BUILDINGS.c.id)
