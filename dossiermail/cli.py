@@ -61,7 +61,7 @@ def _root(
 
 
 @app.command("import")
-def import_(
+def import_(  # noqa: PLR0913, PLR0917 - one parameter per CLI argument or option
     paths: Annotated[list[Path], typer.Argument(help=".eml files, folders, mbox files, Maildirs.")],
     rules: RulesOption = None,
     building: Annotated[
@@ -74,11 +74,20 @@ def import_(
     db: DbOption = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Processes: 1 parses here; N parses on N-1 workers meanwhile "
+            "(default: CPUs, at most 2; $DOSSIERMAIL_IMPORT_JOBS).",
+        ),
+    ] = None,
 ) -> None:
     """Import mail archives, route every message, and print a summary."""
     from dossiermail.commands.importing import import_command
 
-    import_command(paths, rules, building, auto_dossiers, db, quiet=quiet, as_json=as_json)
+    import_command(paths, rules, building, auto_dossiers, db, quiet=quiet, as_json=as_json, jobs=jobs)
 
 
 @rules_app.command("check")

@@ -394,3 +394,15 @@ def test_bom_before_the_headers_is_tolerated() -> None:
 def test_parse_error_carries_a_one_line_reason() -> None:
     with pytest.raises(ParseError, match=r"^no mail header found$"):
         parse_message(b"juste du texte\r\nsans en-tete\r\n", "k")
+
+
+@pytest.mark.parametrize(
+    ("transfer", "body"),
+    [("8bit", "Code porte : 12\x0034\n"), ("quoted-printable", "Code porte : 12=0034\n")],
+)
+def test_a_nul_in_a_body_is_shown_as_a_replacement_character_with_a_defect(transfer: str, body: str) -> None:
+    raw = mail(f"Content-Transfer-Encoding: {transfer}", body=body)
+    parsed = parse_message(raw, "k")
+    assert "\x00" not in parsed.text + parsed.new_text
+    assert "12\ufffd34" in parsed.text
+    assert "NUL characters in the body, shown as U+FFFD" in parsed.defects

@@ -9,7 +9,7 @@ whose dossier has just been opened.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dossiermail.domain import ParsedMessage, RoutingDecision
-from dossiermail.parse import ParseError, parse_message
+from dossiermail.parse.pool import ParseJob, ParseOutcome, ParseRefusal, parse_job
 from dossiermail.rules.model import Rules
 from dossiermail.store import Store
 from dossiermail.store.models import Base, DecisionRow, ParsedRow, RawMessage
@@ -72,16 +72,31 @@ def parse_stored(
 
     ``replace=False`` skips looking for an older parse (a message accepted a moment ago has none).
     """
-    try:
-        parsed = parse_message(
-            raw if raw is not None else row.raw, row.key, envelope_to=tuple(row.envelope_to)
-        )
-    except ParseError as exc:
-        quarantine(session, row.key, "parse", str(exc))
+    job = ParseJob(row.key, raw if raw is not None else row.raw, tuple(row.envelope_to))
+    return record_parse(session, row, parse_job(job), replace=replace)
+
+
+def record_parse(session: Session, row: RawMessage, outcome: ParseOutcome, *, replace: bool = True) -> bool:
+    """Store a parse made here or on a parse worker: the parsed message, or the quarantine with the
+    parser's one-line reason. False when the message was quarantined."""
+    if isinstance(outcome, ParseRefusal):
+        quarantine(session, row.key, "parse", outcome.reason)
         return False
-    save_parsed(session, parsed, replace=replace)
+    save_parsed(session, outcome, replace=replace)
     row.state = "parsed"
     return True
+
+
+def record_parses(session: Session, outcomes: Sequence[ParseOutcome]) -> int:
+    """Store a batch of parses of messages accepted by this import (those still ``accepted``; a
+    message parsed meanwhile keeps its parse); returns how many were quarantined."""
+    by_key = {outcome.message_key: outcome for outcome in outcomes}
+    rows = session.scalars(select(RawMessage).where(RawMessage.key.in_(list(by_key))))
+    refused = 0
+    for row in rows:
+        if row.state == "accepted":
+            refused += not record_parse(session, row, by_key[row.key], replace=False)
+    return refused
 
 
 def _context(session: Session, raw: RawMessage, options: RouteOptions) -> RoutingContext:
@@ -116,6 +131,7 @@ def _decide(
     *,
     only_if_resolved: bool,
     guard: RouteGuard | None,
+    marks: RoutedMarks | None = None,
 ) -> tuple[RoutingDecision, str | None] | None:
     """``decide``, also giving the normalized Message-ID replies in review may be waiting for
     (None when routing learnt that none is): what healing looks for, without a look-up."""
@@ -134,7 +150,10 @@ def _decide(
     if guard is not None:
         guard.decision(decision)
     save_decision(session, key, decision)
-    _mark_routed(session, raw)
+    if marks is None:
+        _mark_routed(session, raw)
+    else:
+        marks.add(raw)
     return decision, _may_be_awaited(index, parsed_row.message_id_norm, key)
 
 
@@ -160,13 +179,38 @@ def _mark_routed(session: Session, raw: RawMessage) -> None:
     set_committed_value(raw, "state", "routed")
 
 
+class RoutedMarks:
+    """Messages routed in this transaction, marked ``routed`` together before it commits: one
+    ``executemany`` per chunk instead of an ``UPDATE`` per message (routing never reads the state)."""
+
+    def __init__(self) -> None:
+        self._rows: list[RawMessage] = []
+
+    def add(self, raw: RawMessage) -> None:
+        """``raw`` was routed; marked at the next ``write``."""
+        self._rows.append(raw)
+
+    def write(self, session: Session) -> None:
+        """Mark every message added since the last call (the loaded rows given the new value)."""
+        if not self._rows:
+            return
+        session.connection().execute(_ROUTED, [{"routed_key": raw.key} for raw in self._rows])
+        for raw in self._rows:
+            set_committed_value(raw, "state", "routed")
+        self._rows.clear()
+
+
 _RAW = Base.metadata.tables[RawMessage.__tablename__]
 _ROUTED = update(_RAW).where(_RAW.c.key == bindparam("routed_key")).values(state="routed")
 
 
-def route_message(session: Session, key: str, options: RouteOptions) -> int:
-    """Route ``key`` then re-route what it unblocks; returns how many were healed."""
-    decisions = route_and_heal(session, key, options)
+def route_message(
+    session: Session, key: str, options: RouteOptions, *, marks: RoutedMarks | None = None
+) -> int:
+    """Route ``key`` then re-route what it unblocks; returns how many were healed.
+
+    With ``marks``, the messages routed are marked ``routed`` when the caller writes them."""
+    decisions = route_and_heal(session, key, options, marks=marks)
     return sum(1 for current, decision in decisions if current != key and decision.outcome == "assigned")
 
 
@@ -177,6 +221,7 @@ def route_and_heal(
     *,
     heal_mentions: bool = False,
     guard: RouteGuard | None = None,
+    marks: RoutedMarks | None = None,
 ) -> list[tuple[str, RoutingDecision]]:
     """Route ``key``, then the messages it unblocks; every decision stored, in order, by message key.
 
@@ -191,7 +236,9 @@ def route_and_heal(
     queue, seen = [(key, False)], {key}
     while queue:
         current, only_if_resolved = queue.pop(0)
-        decided = _decide(session, current, options, only_if_resolved=only_if_resolved, guard=guard)
+        decided = _decide(
+            session, current, options, only_if_resolved=only_if_resolved, guard=guard, marks=marks
+        )
         if decided is None:
             continue
         decision, message_id = decided
@@ -258,8 +305,10 @@ def process_pending(
     for chunk in _chunks(pending, BATCH):
         with store.session() as session:
             loaded = _load_for_routing(session, chunk)  # held: the identity map holds weak references
+            marks = RoutedMarks()
             for key in chunk:
-                counts.healed += route_message(session, key, options)
+                counts.healed += route_message(session, key, options, marks=marks)
+            marks.write(session)
             del loaded
         if on_step:
             on_step("route", len(chunk), len(pending))

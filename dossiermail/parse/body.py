@@ -59,6 +59,9 @@ def decode_part(part: Message) -> tuple[str, str | None]:
     charset = part.get_content_charset()
     text, guessed = decode_bytes(data, charset)
     defect = f"charset {charset!r} did not decode the body; guessed" if guessed else None
+    if "\x00" in text:  # no text store takes NUL (PostgreSQL refuses it): shown as U+FFFD
+        text = text.replace("\x00", "\ufffd")
+        defect = defect or "NUL characters in the body, shown as U+FFFD"
     return text.replace("\r\n", "\n").replace("\r", "\n"), defect
 
 

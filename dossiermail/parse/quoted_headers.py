@@ -18,6 +18,8 @@ the writer's local time, returned naive, and the caller must allow for the time 
 from __future__ import annotations
 
 import re
+import sys
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -264,13 +266,27 @@ def _header_block(lines: list[str], index: int) -> tuple[QuotedHeader, int] | No
     return header, end - index
 
 
+def _next_candidate(colons: list[int], index: int) -> int:
+    """The first line from ``index`` on that may start a quoted header, given the lines holding a
+    colon (``colons``, ascending): an attribution ends with a colon on its line or the next, a
+    header block starts with a ``From:`` field. Past the end when none may."""
+    position = bisect_left(colons, index)
+    if position == len(colons):
+        return sys.maxsize
+    return max(index, colons[position] - 1)
+
+
 @lru_cache(maxsize=16)  # routing asks twice per message (collector, visibility): parse once
 def quoted_headers(text: str, limit: int = MAX_HEADERS) -> tuple[QuotedHeader, ...]:
     """The quoted headers in ``text``, first (most recent message) first, at most ``limit``."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    colons = [number for number, line in enumerate(lines) if ":" in line]
     found: list[QuotedHeader] = []
     index = 0
-    while index < len(lines) and len(found) < limit:
+    while len(found) < limit:
+        index = _next_candidate(colons, index)
+        if index >= len(lines):
+            break
         match = _attribution(lines, index) or _header_block(lines, index)
         if match is None:
             index += 1

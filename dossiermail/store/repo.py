@@ -751,7 +751,8 @@ _COUNT_LIKE = select(func.count(_DOSSIERS.c.id)).where(
 
 def quarantine(session: Session, message_key: str, stage: str, reason: str) -> None:
     """Record why a stored message could not be processed, and mark it quarantined."""
-    session.add(QuarantineRow(message_key=message_key, stage=stage, reason=reason))
+    shown = reason.replace("\x00", "\ufffd")  # a reason may quote the input; no text column takes NUL
+    session.add(QuarantineRow(message_key=message_key, stage=stage, reason=shown))
     raw = session.get(RawMessage, message_key)
     if raw is not None:
         raw.state = "quarantined"
