@@ -5,7 +5,7 @@ For each run a fresh PostgreSQL database and a fresh Redis queue prefix get the 
 the same time: route steps sharing a thread, a sender or a subject block wait for each other, see
 ``dossiermail.jobs.routelocks``) through ``dossiermail import`` with the
 broker set, which only stores the raw bytes and queues one parse step a message. Then
-``dossiermail worker --processes N`` drains the queue (parse → route → republish of the dossier);
+``dossiermail worker --processes N`` drains the queue (parse → route → republish of the building);
 the time is measured in the store, from the first step claimed to the last step finished (start-up
 excluded). The ratio is the 2-process rate over the 1-process rate; the target is ≥ 1.6×.
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from threading import Thread
@@ -11,7 +12,8 @@ from threading import Thread
 import pytest
 from sqlalchemy import func, select, update
 
-from dossiermail.jobs.outbox import Send, add_step, claim, finish, mark_sent, request_step
+from dossiermail.jobs.broker import JobQueue, make_broker
+from dossiermail.jobs.outbox import Send, add_step, claim, finish, mark_sent, request_step, unsent
 from dossiermail.jobs.settings import JobSettings
 from dossiermail.store import Store, open_store
 from dossiermail.store.models import JobStep, utcnow
@@ -60,9 +62,10 @@ def test_a_step_requested_while_it_ran_finishes_as_a_new_pending_step(store: Sto
     with store.session() as session:
         assert finish(session, held) == Send("publish", step_id)
     row = _row(store, step_id)
-    assert (row.state, row.attempts, row.enqueued_at, row.finished_at) == ("pending", 0, None, None)
+    assert (row.state, row.attempts, row.finished_at) == ("pending", 0, None)
     assert (row.claimed_by, row.claimed_at, row.lease_until) == (None, None, None)
     assert row.requested_at > held.claimed_at and row.next_attempt_at == row.requested_at
+    assert row.enqueued_at == row.requested_at  # counted as sent: the worker sends it after the commit
     with store.session() as session:
         again = claim(session, step_id, "w2", SETTINGS)
     assert again is not None and again.attempts == 1
@@ -106,6 +109,64 @@ def test_a_step_added_earlier_in_the_same_transaction_is_found_not_inserted_agai
         count = session.scalar(select(func.count()).select_from(JobStep).where(JobStep.subject == "key-1"))
     assert count == 1
     assert _row(store, send.id).enqueued_at is None  # never sent: the caller sends it
+
+
+def test_a_step_requested_again_while_it_ran_can_wait_the_rerun_delay(store: Store) -> None:
+    step_id = _requested(store)
+    with store.session() as session:
+        held = claim(session, step_id, "w1", SETTINGS)
+    assert held is not None
+    with store.session() as session:
+        assert request_step(session, "publish", "b/D-1", 1.0, sending=True, existing=True) is None
+        again = finish(session, held, 2.5)
+    assert again is not None and again.id == step_id and 0 < again.delay <= 2.5
+    row = _row(store, step_id)
+    assert row.state == "pending" and row.next_attempt_at == held.claimed_at + timedelta(seconds=2.5)
+    assert row.enqueued_at == row.requested_at  # counted as sent: the worker sends it with its delay
+    with store.session() as session:
+        assert claim(session, step_id, "w2", SETTINGS) is None  # not due yet: the burst gathers
+
+
+def test_a_run_longer_than_the_rerun_delay_runs_again_at_once(store: Store) -> None:
+    step_id = _requested(store)
+    with store.session() as session:
+        held = claim(session, step_id, "w1", SETTINGS)
+    assert held is not None
+    with store.session() as session:
+        session.execute(update(JobStep).values(requested_at=utcnow() + timedelta(seconds=1)))
+        time.sleep(0.05)  # the run outlasts its rerun delay
+        assert finish(session, held, 0.01) == Send("publish", step_id, 0.0)
+    assert _row(store, step_id).next_attempt_at >= held.claimed_at + timedelta(seconds=0.05)
+
+
+def test_a_step_a_worker_sends_itself_is_counted_as_sent_when_requested(store: Store) -> None:
+    with store.session() as session:
+        inserted = request_step(session, "route", "key-1", sending=True)
+        add_step(session, "route", "key-2")
+        session.flush()
+        found = request_step(session, "route", "key-2", sending=True, existing=True)
+        fresh = request_step(session, "route", "key-3", sending=True, existing=True)
+    assert inserted is not None and found is not None and fresh is not None
+    assert found.step == "route" and fresh.id not in {inserted.id, found.id}
+    for send in (inserted, found, fresh):
+        assert _row(store, send.id).enqueued_at is not None
+    with store.session() as session:
+        assert unsent(session) == []  # nothing left for the sweeper's next pass
+        assert request_step(session, "route", "key-1", sending=True, existing=True) is None  # on its way
+
+
+def test_a_counted_step_the_broker_refuses_is_left_to_the_sweeper(store: Store) -> None:
+    with store.session() as session:
+        send = request_step(session, "route", "key-1", sending=True)
+    assert send is not None
+    queue = JobQueue(make_broker("redis://127.0.0.1:1/0", SETTINGS), SETTINGS)  # nothing listens there
+    try:
+        assert queue.send_counted(store, [send]) == 0
+    finally:
+        queue.close()
+    assert _row(store, send.id).enqueued_at is None
+    with store.session() as session:
+        assert unsent(session) == [Send("route", send.id)]
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 A worker killed with SIGKILL mid-batch loses nothing and doubles nothing once a new worker and its
 sweeper run; a step that keeps failing is retried with backoff, dead-lettered, listed and revived;
-``dossiermail status`` reports it and exits non-zero meanwhile; SIGTERM stops a worker cleanly.
+``dossiermail status`` reports it and exits non-zero meanwhile; SIGTERM stops a worker cleanly;
+the workers publish one step a building and leave the site a full publication writes.
 """
 
 from __future__ import annotations
@@ -279,6 +280,44 @@ def test_a_failing_step_is_retried_dead_lettered_listed_and_revived(
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
         store.dispose()
+
+
+def test_the_workers_publish_each_building_once_a_burst_and_leave_a_complete_site(
+    redis_broker: Broker, tmp_path: Path
+) -> None:
+    """One publish step per building (not per dossier), revived by mail routed after its run (the
+    second import: replies joining dossiers the first one opened): once the workers are done, their
+    site is exactly what one full publication of the same store writes."""
+    broker, log = redis_broker, tmp_path / "worker.log"
+    broker.env["DOSSIERMAIL_PUBLISH_DELAY"] = "0.3"
+    store = open_store(broker.env["DOSSIERMAIL_DB"])
+    worker = _start_worker(broker, log, "--processes", "2", "--threads", "2")
+    samples = sorted(SAMPLES.glob("*.eml"))
+    try:
+        for half in (samples[::2], samples[1::2]):
+            _cli(broker, "import", *map(str, half), "--rules", str(RULES), "--quiet")
+            _wait(lambda: _all_done(store), PATIENCE, "every step", log)
+        assert _stop(worker) == 0
+        with store.sessions() as session:
+            subjects = set(session.scalars(select(JobStep.subject).where(JobStep.step == "publish")))
+        buildings = {building for outcome, building, _ in _expected().values() if outcome == "assigned"}
+        assert subjects == {f"{building}/" for building in buildings}
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        store.dispose()
+    fresh = tmp_path / "fresh"
+    _cli(broker, "publish", "--out", str(fresh), "--rules", str(RULES))
+    assert _site_files(Path(broker.env["DOSSIERMAIL_SITE"])) == _site_files(fresh)
+
+
+def _site_files(root: Path) -> dict[str, bytes]:
+    """Every published file by path (the manifest aside: it records what each run wrote)."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and path.name != ".manifest.json"
+    }
 
 
 def _serve_smtp(broker: Broker) -> tuple[subprocess.Popen[bytes], int]:

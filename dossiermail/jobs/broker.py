@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dossiermail.jobs.outbox import STEPS, Send, mark_sent, unsent
+from dossiermail.jobs.outbox import STEPS, Send, mark_sent, unmark_sent, unsent
 from dossiermail.jobs.settings import JobSettings, broker_url
 from dossiermail.store import Store
 
@@ -108,6 +108,16 @@ class JobQueue:
         sent = self.send(pending)
         with store.session() as session:
             mark_sent(session, sent)
+        return len(sent)
+
+    def send_counted(self, store: Store, sends: list[Send]) -> int:
+        """Send steps already counted as sent (a worker's follow-ups); those the broker refuses are
+        marked unsent again, for the sweeper's next pass. How many were sent."""
+        sent = set(self.send(sends))
+        refused = [send.id for send in sends if send.id not in sent]
+        if refused:
+            with store.session() as session:
+                unmark_sent(session, refused)
         return len(sent)
 
     def close(self) -> None:

@@ -9,6 +9,11 @@ The per-step bookkeeping (``request_step``, ``claim``, ``finish``) runs prebuilt
 (``UPDATE … RETURNING``, ``INSERT … ON CONFLICT DO NOTHING RETURNING``: SQLite ≥ 3.35 and
 PostgreSQL) on the session's connection, one or two a call, after flushing the session as the ORM's
 autoflush would have; a ``JobStep`` the session already holds is expired so it reloads the change.
+A worker claims on an autocommit connection (``claim_on``: the one ``UPDATE`` is its transaction),
+and the steps a step asks for are counted as sent in its own transaction (``request_step`` with
+``sending``, ``finish``'s re-run): the worker sends them after the commit and writes again only for
+a send the broker refused (``unmark_sent``); a worker dying in between leaves them to the sweeper,
+which re-sends steps not done within the ack timeout.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Executable,
     Select,
     Table,
@@ -111,9 +117,9 @@ _FINISH = (
         state=_rerun_or(literal_column("'pending'"), literal_column("'done'")),
         attempts=_rerun_or(literal_column("0"), _C.attempts),
         last_error=None,
-        next_attempt_at=_rerun_or(_NOW, _C.next_attempt_at),
+        next_attempt_at=_rerun_or(bindparam("p_due", type_=UTCDateTime()), _C.next_attempt_at),
         requested_at=_rerun_or(_NOW, _C.requested_at),
-        enqueued_at=_rerun_or(null(), _C.enqueued_at),
+        enqueued_at=_rerun_or(_NOW, _C.enqueued_at),
         claimed_by=None,
         claimed_at=_rerun_or(null(), _C.claimed_at),
         lease_until=None,
@@ -184,23 +190,38 @@ def publish_subject(building: str, dossier: str) -> str:
     return f"{building}/{dossier}"
 
 
-def request_step(session: Session, step: str, subject: str, delay: float = 0.0) -> Send | None:
+def request_step(
+    session: Session,
+    step: str,
+    subject: str,
+    delay: float = 0.0,
+    *,
+    sending: bool = False,
+    existing: bool = False,
+) -> Send | None:
     """Ask for ``step`` on ``subject``; the step to send, or None when one is already on its way.
 
     A finished or dead-lettered step is revived; a running one is marked to run once more after.
     With a ``delay`` the step is due that many seconds later, and counts as sent from now (the
     caller sends it with that delay after the commit; the sweeper re-sends it if that send is lost),
-    so that what is requested meanwhile joins it instead of running apart.
+    so that what is requested meanwhile joins it instead of running apart. ``sending``: the caller
+    sends the step right after the commit (a worker), so it counts as sent from now as well; only
+    a failed send has to be written (``unmark_sent``), not every successful one.
 
     Core statements on the session's connection (the session is flushed first, as the ORM's
     autoflush did): an insert that does nothing when the step exists, else a mark (pending or
-    running) or a revival (done or failed), each row-locking the step it changes.
+    running) or a revival (done or failed), each row-locking the step it changes. ``existing``:
+    the step usually exists already (a dossier's publication), so the mark is tried first.
     """
     session.flush()
     connection = session.connection()
     now = utcnow()
     params = {"p_step": step, "p_subject": subject, "p_now": now, "p_due": now + timedelta(seconds=delay)}
-    params["p_enqueued"] = now if delay else None
+    params["p_enqueued"] = now if delay or sending else None
+    if existing:
+        found, send = _marked(session, step, params, sending=sending)
+        if found:
+            return send
     inserted = connection.execute(_insert_statement(connection.dialect.name), params).first()
     if inserted is not None:
         return Send(step, inserted.id, delay)
@@ -208,13 +229,32 @@ def request_step(session: Session, step: str, subject: str, delay: float = 0.0) 
     # update row-locks the step, so a claim racing with this transaction waits for its commit and
     # the work it does next sees the change. The second mark covers a step revived meanwhile.
     for statement in (_MARK, _REVIVE, _MARK):
-        row = connection.execute(statement, params).first()
-        if row is not None:
-            _forget(session, row.id)
-            if statement is _REVIVE:
+        if statement is _REVIVE:
+            row = connection.execute(statement, params).first()
+            if row is not None:
+                _forget(session, row.id)
                 return Send(step, row.id, delay)
-            return Send(step, row.id) if row.state == "pending" and row.enqueued_at is None else None
+            continue
+        found, send = _marked(session, step, params, sending=sending)
+        if found:
+            return send
     return None  # pragma: no cover - inserted by someone else then deleted
+
+
+def _marked(
+    session: Session, step: str, params: dict[str, Any], *, sending: bool
+) -> tuple[bool, Send | None]:
+    """Mark a pending or running step requested again: (False, None) when there is no such step,
+    else (True, the step to send when it was never sent, marked as sent now when ``sending``)."""
+    row = session.connection().execute(_MARK, params).first()
+    if row is None:
+        return False, None
+    _forget(session, row.id)
+    if row.state != "pending" or row.enqueued_at is not None:
+        return True, None
+    if sending:
+        mark_sent(session, [row.id])
+    return True, Send(step, row.id)
 
 
 def add_step(session: Session, step: str, subject: str) -> None:
@@ -247,6 +287,15 @@ def claim(session: Session, step_id: int, worker: str, settings: JobSettings) ->
     One ``UPDATE … RETURNING`` on the session's connection (flushed first, as autoflush did).
     """
     session.flush()
+    held = claim_on(session.connection(), step_id, worker, settings)
+    if held is not None:
+        _forget(session, step_id)
+    return held
+
+
+def claim_on(connection: Connection, step_id: int, worker: str, settings: JobSettings) -> Claim | None:
+    """``claim`` on a connection: the worker's, in autocommit mode, where the one ``UPDATE`` is its
+    own transaction (no ``BEGIN`` and ``COMMIT`` round trips around it)."""
     now = utcnow()
     params = {
         "p_id": step_id,
@@ -255,10 +304,9 @@ def claim(session: Session, step_id: int, worker: str, settings: JobSettings) ->
         "p_due": now + CLOCK_SLACK,
         "p_lease": now + timedelta(seconds=settings.lease),
     }
-    row = session.connection().execute(_CLAIM, params).first()
+    row = connection.execute(_CLAIM, params).first()
     if row is None:
         return None
-    _forget(session, step_id)
     return Claim(step_id, row.step, row.subject, row.attempts, worker, now)
 
 
@@ -346,25 +394,31 @@ def _ours(held: Claim) -> object:
     )
 
 
-def finish(session: Session, held: Claim) -> Send | None:
+def finish(session: Session, held: Claim, rerun_delay: float = 0.0) -> Send | None:
     """Mark the step done in the work's transaction; raises ``LeaseLostError`` when it is no longer ours.
 
-    A step requested again while it ran goes back to pending (returned, to be sent again). One
-    conditional ``UPDATE … RETURNING`` (the work flushed first, as autoflush did before the step's
-    row was locked), which chooses between done and pending again itself.
+    A step requested again while it ran goes back to pending, due ``rerun_delay`` seconds after
+    this run was claimed (at once if the run took longer: a publication runs at most once per
+    delay, gathering what is routed meanwhile) and counted as sent: it is returned, and the caller
+    sends it with what is left of the delay right after the commit (the sweeper re-sends it if that
+    send is lost). One conditional ``UPDATE … RETURNING`` (the work flushed first, as autoflush did
+    before the step's row was locked), which chooses between done and pending again itself.
     """
     session.flush()
+    now = utcnow()
+    due = max(now, held.claimed_at + timedelta(seconds=rerun_delay))
     params = {
         "p_id": held.id,
         "p_worker": held.worker,
         "p_claimed_at": held.claimed_at,
-        "p_now": utcnow(),
+        "p_now": now,
+        "p_due": due,
     }
     row = session.connection().execute(_FINISH, params).first()
     if row is None:
         raise LeaseLostError(f"step {held.id} ({held.step} {held.subject}) was taken over")
     _forget(session, held.id)
-    return Send(held.step, held.id) if row.state == "pending" else None
+    return Send(held.step, held.id, (due - now).total_seconds()) if row.state == "pending" else None
 
 
 def fail(session: Session, held: Claim, error: str, settings: JobSettings) -> Send | None:
@@ -387,6 +441,14 @@ def mark_sent(session: Session, ids: list[int]) -> None:
     """Remember when these steps were handed to the broker (the sweeper re-sends lost ones)."""
     if ids:
         session.execute(update(JobStep).where(JobStep.id.in_(ids)).values(enqueued_at=utcnow()))
+
+
+def unmark_sent(session: Session, ids: list[int]) -> None:
+    """Steps counted as sent whose send failed: never sent, so the sweeper's next pass sends them."""
+    if ids:
+        session.execute(
+            update(JobStep).where(JobStep.id.in_(ids), JobStep.state == "pending").values(enqueued_at=None)
+        )
 
 
 def unsent(session: Session, ids: list[int] | None = None) -> list[Send]:

@@ -1,9 +1,13 @@
 """What a worker does with one step id: claim it, do the work and mark it done in one transaction.
 
 * parse: parse the raw message (or quarantine it), then request its route step;
-* route: route it and heal what it unblocks, then request a publish step per dossier touched;
-* publish: :func:`dossiermail.jobs.republish.republish` of one building/dossier, one run per
-  building at a time, taking the building's other pending publish steps with it.
+* route: route it and heal what it unblocks, then request the publish step of each building touched;
+* publish: :func:`dossiermail.jobs.republish.republish` of one building, one run per building at a
+  time, taking the building's other pending publish steps with it.
+
+The follow-up steps a step requests are counted as sent in its transaction (``request_step`` with
+``sending``): the worker sends them right after the commit and writes nothing more unless the
+broker refuses them.
 
 Each step re-checks the message's state under a row lock, so running it twice changes nothing.
 Route steps whose decisions may depend on each other are serialized by fine-grained advisory locks
@@ -18,14 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
+from dossiermail.domain import RoutingDecision
 from dossiermail.jobs.outbox import (
     Claim,
     LeaseLostError,
     Send,
     claim,
+    claim_on,
     claim_siblings,
     fail,
     finish,
@@ -46,7 +53,7 @@ from dossiermail.jobs.routelocks import (
 from dossiermail.jobs.settings import JobSettings
 from dossiermail.store import Store
 from dossiermail.store.models import ParsedRow, RawMessage
-from dossiermail.store.repo import current_decision, parsed_from_row
+from dossiermail.store.repo import parsed_from_row
 
 log = logging.getLogger("dossiermail.jobs")
 
@@ -69,8 +76,7 @@ class StepContext:
 
 def run_step(context: StepContext, step_id: int) -> list[Send]:
     """Run one step if it is ours to run; the follow-up steps to send once committed."""
-    with context.store.session() as session:
-        held = claim(session, step_id, context.worker, context.settings)
+    held = _claim(context, step_id)
     if held is None:
         return []
     try:
@@ -89,6 +95,17 @@ def run_step(context: StepContext, step_id: int) -> list[Send]:
     return [*sends, again] if again is not None else sends
 
 
+def _claim(context: StepContext, step_id: int) -> Claim | None:
+    """The claim, committed before the work starts (a worker that dies mid-step has used an
+    attempt): on PostgreSQL one autocommitted ``UPDATE``, else a transaction of its own."""
+    engine = context.store.engine
+    if engine.dialect.name != "postgresql":
+        with context.store.session() as session:
+            return claim(session, step_id, context.worker, context.settings)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return claim_on(connection, step_id, context.worker, context.settings)
+
+
 def _run_held(context: StepContext, held: Claim) -> tuple[list[Send], Send | None]:
     """The step's work and its ``finish`` in one transaction, re-run while route locks are busy."""
     learnt: frozenset[str] = frozenset()
@@ -97,15 +114,46 @@ def _run_held(context: StepContext, held: Claim) -> tuple[list[Send], Send | Non
             with context.store.session() as session:
                 locks = RouteLocks(session, context.options.rules, learnt)
                 sends = HANDLERS[held.step](session, context, held, locks)
-                return sends, finish(session, held)
+                return sends, finish(session, held, _rerun_delay(context, held.step))
         except RouteLocksBusyError as busy:
             learnt = busy.names
     raise RuntimeError(f"route locks still busy after {LOCK_ROUNDS} rounds: {', '.join(sorted(learnt))}")
 
 
+def _rerun_delay(context: StepContext, step: str) -> float:
+    """A publication requested again while it ran waits the publish delay, as a new request does:
+    the run that follows gathers the rest of a burst instead of starting at once."""
+    return context.settings.publish_delay if step == "publish" else 0.0
+
+
 def _locked_message(session: Session, key: str) -> RawMessage | None:
-    query = select(RawMessage).where(RawMessage.key == key).with_for_update()
-    return session.scalar(query.execution_options(populate_existing=True))
+    """The message's row, locked, with its raw bytes (one statement: the parser reads them)."""
+    query = select(RawMessage).where(RawMessage.key == key).options(undefer(RawMessage.raw))
+    return session.scalar(query.with_for_update().execution_options(populate_existing=True))
+
+
+def _routed_rows(session: Session, key: str) -> tuple[ParsedRow, RawMessage] | None:
+    """The message's parse (with its attachments) and its row, in one statement, unlocked."""
+    query = (
+        select(ParsedRow, RawMessage)
+        .join(RawMessage, RawMessage.key == ParsedRow.message_key)
+        .where(ParsedRow.message_key == key)
+        .options(joinedload(ParsedRow.attachments))
+    )
+    row = session.execute(query).unique().first()
+    return (row[0], row[1]) if row is not None else None
+
+
+_STATE_FOR_UPDATE = select(RawMessage.state).where(RawMessage.key == bindparam("key")).with_for_update()
+
+
+def _lock_state(session: Session, raw: RawMessage) -> str | None:
+    """Lock the message's row and refresh its ``state`` (the only column routing finds changed:
+    the rest is written once, when the message is accepted); None when the row is gone."""
+    state = session.connection().execute(_STATE_FOR_UPDATE, {"key": raw.key}).scalar()
+    if state is not None:
+        set_committed_value(raw, "state", state)
+    return state
 
 
 def parse_step(session: Session, context: StepContext, held: Claim, locks: RouteLocks) -> list[Send]:
@@ -117,7 +165,7 @@ def parse_step(session: Session, context: StepContext, held: Claim, locks: Route
         parse_stored(session, raw)
     if raw.state != "parsed":
         return []
-    send = request_step(session, "route", raw.key)
+    send = request_step(session, "route", raw.key, sending=True)
     return [send] if send is not None else []
 
 
@@ -126,37 +174,39 @@ def route_step(session: Session, context: StepContext, held: Claim, locks: Route
 
     The message's route locks are taken first (its parse is stored and never changes), then its row.
     """
-    parsed = session.get(ParsedRow, held.subject)
-    raw = session.get(RawMessage, held.subject)
-    if parsed is None or raw is None:
+    rows = _routed_rows(session, held.subject)
+    if rows is None:
         return []
+    parsed, raw = rows
     locks.take(message_lock_names(parsed_from_row(parsed, raw), context.options.rules), held.subject)
-    raw = _locked_message(session, held.subject)
-    if raw is None or raw.state != "parsed":
+    if _lock_state(session, raw) != "parsed":
         return []
     decisions = route_and_heal(session, raw.key, context.options, heal_mentions=True, guard=locks)
     session.flush()
     sends: list[Send] = []
-    for subject in sorted({s for key, _ in decisions if (s := _dossier_of(session, key))}):
-        send = request_step(session, "publish", subject, context.settings.publish_delay)
+    delay = context.settings.publish_delay
+    for building in sorted({b for _, decision in decisions if (b := _published_building(decision))}):
+        subject = publish_subject(building, "")
+        send = request_step(session, "publish", subject, delay, sending=True, existing=True)
         if send is not None:
             sends.append(send)
     return sends
 
 
-def _dossier_of(session: Session, key: str) -> str | None:
-    row = current_decision(session, key)
-    if row is None or row.outcome != "assigned" or row.building is None or row.dossier is None:
-        return None
-    return publish_subject(row.building.slug, row.dossier.reference)
+def _published_building(decision: RoutingDecision) -> str | None:
+    """The building whose extranet shows the message just routed: that of an assignment."""
+    return decision.building if decision.outcome == "assigned" else None
 
 
 def publish_step(session: Session, context: StepContext, held: Claim, locks: RouteLocks) -> list[Send]:
-    """Republish one dossier (its building, for now).
+    """Republish a building (subject ``building/``; ``building/REF`` from older versions).
 
-    One run at a time publishes a building: when another one is publishing it, this step asks
-    that run to go once more (its data may predate this step's) and is done. Then the building's
-    other pending publish steps are claimed (committed before anything is read): this run
+    Route steps ask for one publish step per building, not per dossier: the publication is
+    incremental (only dossiers whose data changed are rendered again), so one step is all a burst
+    needs, and a step requested while it runs runs once more after the publish delay. One run at
+    a time publishes a building: when another one is publishing it, this step asks that run to go
+    once more (its data may predate this step's) and is done. Then the building's other pending
+    publish steps (older per-dossier ones) are claimed (committed before anything is read): this run
     republishes the whole building, so it finishes them too, or gives them back untried if it fails.
     """
     building, _, dossier = held.subject.partition("/")
@@ -174,7 +224,7 @@ def publish_step(session: Session, context: StepContext, held: Claim, locks: Rou
     sends: list[Send] = []
     for sibling in siblings:
         try:
-            again = finish(session, sibling)
+            again = finish(session, sibling, context.settings.publish_delay)
         except LeaseLostError:
             continue  # re-claimed after its lease expired: that run publishes it again
         if again is not None:

@@ -29,6 +29,11 @@ from dossiermail.store import open_store
 log = logging.getLogger("dossiermail.jobs")
 RESTART_PAUSE = 2.0  # seconds between checks that every worker process is alive
 LOG_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
+IDLE_POLL_MS = 200
+"""Longest a dramatiq consumer of an idle queue sleeps between polls (dramatiq's default is 1000):
+a delayed publication is moved to its queue, then fetched, up to twice this after it is due, where
+dramatiq's default added up to 2 s to each publication. An idle worker process (six consumers)
+then uses about 1.4 % of a core polling Redis instead of 0.6 % (0.27 s and 0.12 s in 20 s)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,10 @@ def child_main(options: WorkerOptions) -> None:
     context = _step_context(options)
     queue = _consumer_queue(options, context)
     worker = dramatiq.Worker(
-        queue.broker, queues={queue.queue_name(s) for s in queue.actors}, worker_threads=options.threads
+        queue.broker,
+        queues={queue.queue_name(s) for s in queue.actors},
+        worker_threads=options.threads,
+        worker_timeout=IDLE_POLL_MS,
     )
     worker.start()
     try:
@@ -145,9 +153,8 @@ def _consumer_queue(options: WorkerOptions, context: StepContext) -> JobQueue:
 
     def perform(_step: str, step_id: int) -> None:
         follow_ups = run_step(context, step_id)
-        if follow_ups:
-            holder[0].send_unsent(context.store, [send.id for send in follow_ups if not send.delay])
-            holder[0].send([send for send in follow_ups if send.delay])
+        if follow_ups:  # counted as sent when they were requested: no write unless the send fails
+            holder[0].send_counted(context.store, follow_ups)
 
     holder.append(JobQueue(make_broker(options.broker_url, options.settings), options.settings, perform))
     return holder[0]
