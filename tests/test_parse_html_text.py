@@ -5,8 +5,10 @@ makes the same text in one streaming pass. The old implementation stays here as 
 (beautifulsoup4 is a test dependency only): every HTML body of the shared corpora, the newsletters
 and the samples, every XSS payload and a few thousand random tag soups must give exactly the text
 it gives. No difference is tolerated: none was found (see ``test_unknown_marked_section...`` for
-the one input the oracle refuses). The shared corpora live in ``../shared/corpora``; without them
-those tests skip, except under ``CI=true`` where a missing corpus is a failure.
+the one input the oracle refuses), except one made on purpose: a ``<body>`` ends a ``<head>`` left
+open, where the old tree kept the body inside the head and dropped it (``_with_head_ended``).
+The shared corpora live in ``../shared/corpora``; without them those tests skip, except under
+``CI=true`` where a missing corpus is a failure.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import email
 import random
 import re
 from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -70,9 +73,46 @@ def _prefix_quotes(text: str) -> list[str]:
     return lines
 
 
+class _HeadEnds(HTMLParser):
+    """Where a ``<body>`` start tag meets a ``<head>`` left open: the offsets to end it at."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.lines = [0, *(m.end() for m in re.finditer("\n", html))]
+        self.heads = 0
+        self.offsets: list[int] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body" and self.heads:
+            line, column = self.getpos()
+            self.offsets.append(self.lines[line - 1] + column)
+            self.heads -= 1
+        self.heads += tag == "head"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head" and self.heads:
+            self.heads -= 1
+
+
+def _with_head_ended(html: str) -> str:
+    """``html`` with ``</head>`` before each ``<body>`` that meets an open head: the one place the
+    streaming walk departs from the old tree on purpose (html.parser's tree nested such a body in
+    the head and dropped it with the head, 11 of 1,210 SpamAssassin HTML bodies)."""
+    finder = _HeadEnds(html)
+    try:
+        finder.feed(html)
+        finder.close()
+    except (AssertionError, ValueError):  # what the oracle itself refuses: left to the oracle
+        return html
+    for offset in reversed(finder.offsets):
+        html = html[:offset] + "</head>" + html[offset:]
+    return html
+
+
 def oracle_html_to_text(html: str) -> str:
-    """The BeautifulSoup ``html_to_text`` replaced by the streaming walk."""
-    soup = BeautifulSoup(html, "html.parser")
+    """The BeautifulSoup ``html_to_text`` replaced by the streaming walk (a head left open ends at
+    ``<body>``, see ``_with_head_ended``)."""
+    soup = BeautifulSoup(_with_head_ended(html), "html.parser")
     _mark_structure(soup)
     lines = _prefix_quotes(soup.get_text())
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
@@ -182,8 +222,8 @@ CASES = {
     "style never closed": ("<p>before</p><style>p {color: red}</p>after", "before"),
     "nested dropped elements": ("<noscript><template>x</template>y</noscript>z", "z"),
     "head closed": ("<html><head><title>T</title></head><body><p>Hi</p></body>", "Hi"),
-    # html.parser trees nest the body in a head that is never closed; kept as it was.
-    "head never closed": ("<head><meta charset='utf-8'><body><p>Hi", ""),
+    "head never closed": ("<head><meta charset='utf-8'><title>T<body><p>Hi", "Hi"),
+    "head never closed, body in a comment": ("<head><!-- <body> --><title>T</title>x", ""),
     "whitespace between tags": ("<span>a</span>\n\n\n<span>b</span>", "a\nb"),
     "whitespace in pre": ("<pre><b>a</b>\n\n\n<b>b</b></pre>", "a\n\nb"),
     "inline spaces": ("a&nbsp;&nbsp;\u200b \t b", "a b"),

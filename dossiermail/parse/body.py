@@ -150,9 +150,15 @@ class _TextWalker(HTMLParser):
             while self._close() != tag:
                 pass
 
+    def _end_head_at(self, tag: str) -> None:
+        """As HTML5 reads it: a ``<body>`` (``<body/>`` too) ends a ``<head>`` left open."""
+        if tag == "body" and self.open_counts.get("head"):
+            self._close_to("head")
+
     # -- HTMLParser callbacks -------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._flush()
+        self._end_head_at(tag)
         if tag in _VOID_TAGS:
             if not self.dropping and tag in _START_MARKERS:
                 self.out.append(_START_MARKERS[tag])
@@ -162,6 +168,7 @@ class _TextWalker(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._flush()
+        self._end_head_at(tag)
         self._open(tag)
         self._close_to(tag)
 
