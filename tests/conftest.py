@@ -24,6 +24,22 @@ CORPORA = SHARED / "corpora"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def migrate_back_and_forth(store: Store, revision: str) -> None:
+    """Downgrade the store's schema to ``revision``, then upgrade it to head (a migration's data
+    step then runs on the rows already stored)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from dossiermail.store.db import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        command.upgrade(config, "head")
+
+
 def service_missing(what: str) -> None:
     """Skip locally, fail under CI: a missing service must never pass silently there."""
     if os.environ.get("CI", "").lower() == "true":

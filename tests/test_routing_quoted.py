@@ -11,8 +11,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from dossiermail.domain import ParsedMessage, RoutingDecision
@@ -20,11 +18,11 @@ from dossiermail.ingest.importer import ImportOptions, run_import
 from dossiermail.jobs.pipeline import RouteOptions
 from dossiermail.rules.model import RoutingRules, RoutingThresholds
 from dossiermail.store import Store
-from dossiermail.store.db import MIGRATIONS
 from dossiermail.store.models import ParsedRow
 from dossiermail.store.repo import StoreIndex, current_decision
 from dossiermail.threading import RoutedParent, RoutingContext, route
 from dossiermail.threading.context import Candidate, FiledMessage
+from tests.conftest import migrate_back_and_forth
 from tests.factories import AZUR, PLUMBER, MemoryIndex, message, rules
 
 MIMOSAS = f"mimosas@{AZUR}"
@@ -459,11 +457,7 @@ def test_migration_0008_fills_the_name_key_of_stored_messages(store: Store, tmp_
     folder.mkdir()
     _eml(folder, "visit", f"From: Jérôme DUPRÉ <{JEROME}>\nTo: {MIMOSAS}\nSubject: Passage\n", BODY)
     run_import(store, [folder], ImportOptions(RouteOptions(rules())))
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0007")
-        command.upgrade(config, "head")
+    migrate_back_and_forth(store, "0007")
+    with store.engine.connect() as connection:
         found = connection.execute(text("SELECT from_name_key FROM parsed_messages")).scalar_one()
     assert found == "dupre jerome"

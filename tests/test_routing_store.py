@@ -7,17 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, text, update
 
 from dossiermail.ingest.importer import ImportOptions, run_import
 from dossiermail.jobs.pipeline import RouteOptions, parse_stored
 from dossiermail.rules.model import RoutingRules
 from dossiermail.store import Store
-from dossiermail.store.db import MIGRATIONS
 from dossiermail.store.models import DecisionRow, DossierRow, ParsedRow, RawMessage
 from dossiermail.store.repo import StoreIndex, current_decision, open_dossiers_query
+from tests.conftest import migrate_back_and_forth
 from tests.factories import AZUR, PLUMBER, rules
 
 STEPS = ("explicit_address", "subject_reference", "thread_headers", "address_book", "fuzzy_subject")
@@ -126,12 +124,7 @@ def test_a_reparse_refreshes_the_copy_the_lookup_reads(store: Store, tmp_path: P
 
 def test_migration_0010_copies_the_block_and_date_of_stored_decisions(store: Store, tmp_path: Path) -> None:
     _filed(store, tmp_path)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with store.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0009")
-        command.upgrade(config, "head")
+    migrate_back_and_forth(store, "0009")
     with store.session() as session:
         found = StoreIndex(session).open_dossiers(["les-mimosas"], "fuite", datetime(2026, 3, 1, tzinfo=UTC))
         assert [c.normalized_subject for c in found] == ["fuite toiture"]
