@@ -81,7 +81,12 @@ def store_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def store(store_url: str) -> Iterator[Store]:
     """An open, migrated store on each backend."""
-    opened = open_store(store_url)
+    yield from opened_store(store_url)
+
+
+def opened_store(url: str) -> Iterator[Store]:
+    """The body of a store fixture: an open, migrated store at ``url``, disposed afterwards."""
+    opened = open_store(url)
     try:
         yield opened
     finally:

@@ -15,8 +15,9 @@ from sqlalchemy import func, select, update
 from dossiermail.jobs.broker import JobQueue, make_broker
 from dossiermail.jobs.outbox import Send, add_step, claim, finish, mark_sent, request_step, unsent
 from dossiermail.jobs.settings import JobSettings
-from dossiermail.store import Store, open_store
+from dossiermail.store import Store
 from dossiermail.store.models import JobStep, utcnow
+from tests.conftest import opened_store
 
 SETTINGS = JobSettings(lease=60, max_attempts=3, backoff_base=2, backoff_cap=5, ack_timeout=30)
 
@@ -172,11 +173,7 @@ def test_a_counted_step_the_broker_refuses_is_left_to_the_sweeper(store: Store) 
 @pytest.fixture
 def postgres_store(postgres_url: str) -> Iterator[Store]:
     """An open, migrated store on PostgreSQL only (transactions that wait for each other)."""
-    opened = open_store(postgres_url)
-    try:
-        yield opened
-    finally:
-        opened.dispose()
+    yield from opened_store(postgres_url)
 
 
 @pytest.mark.postgres

@@ -228,17 +228,15 @@ def request_step(
     # Running: ``finish`` puts it back to pending (the run may predate the change). Pending: the
     # update row-locks the step, so a claim racing with this transaction waits for its commit and
     # the work it does next sees the change. The second mark covers a step revived meanwhile.
-    for statement in (_MARK, _REVIVE, _MARK):
-        if statement is _REVIVE:
-            row = connection.execute(statement, params).first()
-            if row is not None:
-                _forget(session, row.id)
-                return Send(step, row.id, delay)
-            continue
-        found, send = _marked(session, step, params, sending=sending)
-        if found:
-            return send
-    return None  # pragma: no cover - inserted by someone else then deleted
+    found, send = _marked(session, step, params, sending=sending)
+    if found:
+        return send
+    revived = connection.execute(_REVIVE, params).first()
+    if revived is not None:
+        _forget(session, revived.id)
+        return Send(step, revived.id, delay)
+    found, send = _marked(session, step, params, sending=sending)
+    return send if found else None  # not found: inserted by someone else then deleted
 
 
 def _marked(

@@ -151,7 +151,7 @@ def _decide(
         guard.decision(decision)
     save_decision(session, key, decision)
     if marks is None:
-        _mark_routed(session, raw)
+        _mark_routed(session, [raw])
     else:
         marks.add(raw)
     return decision, _may_be_awaited(index, parsed_row.message_id_norm, key)
@@ -172,11 +172,12 @@ def _may_be_awaited(index: MemoIndex, message_id: str | None, key: str) -> str |
     return message_id
 
 
-def _mark_routed(session: Session, raw: RawMessage) -> None:
-    """``raw.state = "routed"`` as one Core ``UPDATE`` (``save_decision`` flushed the session just
-    before), the loaded row given the new value: cheaper than a unit-of-work flush of it later."""
-    session.connection().execute(_ROUTED, {"routed_key": raw.key})
-    set_committed_value(raw, "state", "routed")
+def _mark_routed(session: Session, rows: Sequence[RawMessage]) -> None:
+    """``state = "routed"`` for ``rows`` as one Core ``UPDATE`` (``save_decision`` flushed the session
+    before), the loaded rows given the new value: cheaper than a unit-of-work flush of them later."""
+    session.connection().execute(_ROUTED, [{"routed_key": raw.key} for raw in rows])
+    for raw in rows:
+        set_committed_value(raw, "state", "routed")
 
 
 class RoutedMarks:
@@ -192,12 +193,9 @@ class RoutedMarks:
 
     def write(self, session: Session) -> None:
         """Mark every message added since the last call (the loaded rows given the new value)."""
-        if not self._rows:
-            return
-        session.connection().execute(_ROUTED, [{"routed_key": raw.key} for raw in self._rows])
-        for raw in self._rows:
-            set_committed_value(raw, "state", "routed")
-        self._rows.clear()
+        if self._rows:
+            _mark_routed(session, self._rows)
+            self._rows.clear()
 
 
 _RAW = Base.metadata.tables[RawMessage.__tablename__]
