@@ -13,8 +13,8 @@ import pytest
 
 from dossiermail.audience import SYNDIC, Audience
 from dossiermail.publish import PublishReport, publish_site
+from dossiermail.publish.durable import write_atomically
 from dossiermail.publish.formatting import file_size, fr_datetime, safe_filename
-from dossiermail.publish.static_site import write_atomically
 from dossiermail.rules import empty_rules
 from dossiermail.timeline import TimelineLookupError
 from tests.conftest_publish import Mail, Mailroom, open_mailroom
@@ -455,7 +455,7 @@ def test_a_failed_write_leaves_the_previous_page_whole(
     def broken_replace(source: str, target: Path) -> None:
         raise OSError("disque plein")
 
-    monkeypatch.setattr("dossiermail.publish.static_site.os.replace", broken_replace)
+    monkeypatch.setattr("dossiermail.publish.durable.os.replace", broken_replace)
     with pytest.raises(OSError, match="disque plein"):
         write_atomically(page, "nouvelle version")
 

@@ -8,6 +8,7 @@ The tree (``dossiermail.extranet`` serves exactly these files)::
     OUT/<building>/<audience.slug>/pieces/<token>/<name>    attachments this audience may download
     OUT/<building>/<audience.slug>/search.jsonl             one JSON object per visible message
     OUT/.manifest.json                                      path → content hash, for incremental publish
+    OUT/.publishing                                         while a publication runs (kept if it stops early)
 
 Publishing is incremental: one aggregate query fingerprints every dossier (``dossier_heads``); only
 dossiers whose fingerprint (with the rules, redactor, code and address-book versions) differs from
@@ -16,15 +17,16 @@ building page and ``search.jsonl`` are rebuilt from the others' remembered cards
 Only files whose content differs from the manifest's (or that are missing) are written; files a
 previous publication wrote and this one no longer produces (within the buildings/audiences
 published) are removed. Each (building, audience)
-published appends an audit row (``publications``). Every file is written atomically.
+published appends an audit row (``publications``). Every file is written atomically, and the whole
+publication made durable at one point before the manifest is saved (``dossiermail.publish.durable``):
+after a publication that stopped before its end, the next one rewrites every file in its scopes and
+deletes what the manifest does not know there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -38,6 +40,14 @@ from sqlalchemy.orm import Session
 
 from dossiermail.audience import Audience
 from dossiermail.publish.audiences import AudiencePolicy, is_redacted
+from dossiermail.publish.durable import (
+    SiteChanges,
+    covered,
+    leftovers,
+    site_lock,
+    write_atomically,
+    write_durably,
+)
 from dossiermail.publish.formatting import (
     file_size,
     fr_date,
@@ -45,7 +55,7 @@ from dossiermail.publish.formatting import (
     iso_datetime,
     safe_filename,
 )
-from dossiermail.publish.masking import UNREDACTED, redactor_for
+from dossiermail.publish.masking import UNREDACTED, Redactor, redactor_for
 from dossiermail.publish.pieces import PieceBytes
 from dossiermail.publish.render import (
     INDEX_PAGE,
@@ -107,6 +117,9 @@ class PublishReport:
     publications: tuple[Publication, ...]
     rules_version: str = ""
     redactor_version: str = ""
+    swept: tuple[str, ...] = ()
+    """Files a publication that stopped before its end left and this one deleted (temporary files,
+    pages the manifest never knew)."""
 
     @property
     def pages_written(self) -> int:
@@ -149,32 +162,13 @@ def _publish(
     policy = AudiencePolicy.from_rules(rules)
     slugs = _checked_buildings(session, buildings)
     chosen = _checked_audiences(session, policy, slugs, audiences)
-    writer = SiteWriter(out_dir, Manifest.load(out_dir))
     redactor = redactor_for(rules)
-    pieces = PieceBytes(session, writer.manifest.checked)
-    env = template_environment()
-    previous = Reuse(writer.manifest.dossiers, writer.still_there, out_dir, dict(writer.manifest.files))
-    common = f"{code_fingerprint()} {rules.version} {redactor.version} {contacts_fingerprint(session)}"
-    writer.text(STYLESHEET, files("dossiermail.publish").joinpath("static", STYLESHEET).read_text("utf-8"))
-    drafts: list[tuple[str, Audience, tuple[str, ...], int]] = []
-    for slug in slugs:
-        building = session.scalars(select(BuildingRow).where(BuildingRow.slug == slug)).one()
-        info = BuildingInfo(building.slug, building.name, building.address)
-        fingerprint = f"{common} {info!r}"
-        ctx = RenderContext(env, policy, redactor, info, pieces, fingerprint=fingerprint, previous=previous)
-        heads = dossier_heads(session, slug)
-        plans, timelines = _dossier_plans(session, ctx, heads, writer.manifest.sources)
-        writer.sources(slug, {plan.head.dossier_id: SourceRecord(plan.source, plan.lots) for plan in plans})
-        asked = chosen[slug] if chosen is not None else policy.audiences(slug, heads)
-        audience_plans = [plan_audience(ctx, audience, _prefix(slug, audience), plans) for audience in asked]
-        needed = set().union(*(plan.needs for plan in audience_plans)) - set(timelines)
-        if needed:
-            timelines.update((t.dossier_id, t) for t in building_timelines(session, slug, needed))
-        for plan in audience_plans:
-            drafts.append((slug, plan.audience, *_publish_audience(writer, ctx, plan, timelines)))
-    removed = writer.remove_stale(_scopes(slugs, buildings, audiences))
-    writer.manifest.checked = pieces.checked
-    writer.save()
+    with site_lock(out_dir):
+        writer = SiteWriter.open(out_dir, _scopes(slugs, buildings, audiences))
+        drafts = _write_site(session, rules, policy, redactor, writer, slugs, chosen)
+        removed = writer.remove_stale()
+        swept = writer.sweep()
+        writer.save()
     publications = tuple(
         Publication(
             slug,
@@ -196,7 +190,43 @@ def _publish(
         publications,
         rules.version,
         redactor.version,
+        swept,
     )
+
+
+def _write_site(
+    session: Session,
+    rules: Rules,
+    policy: AudiencePolicy,
+    redactor: Redactor,
+    writer: SiteWriter,
+    slugs: Sequence[str],
+    chosen: Mapping[str, tuple[Audience, ...]] | None,
+) -> list[tuple[str, Audience, tuple[str, ...], int]]:
+    """Render and write every asked audience of ``slugs``: per audience, its dossiers and files written."""
+    pieces = PieceBytes(session, writer.manifest.checked)
+    env = template_environment()
+    previous = Reuse(writer.manifest.dossiers, writer.still_there, writer.out_dir, writer.trusted_files())
+    common = f"{code_fingerprint()} {rules.version} {redactor.version} {contacts_fingerprint(session)}"
+    writer.text(STYLESHEET, files("dossiermail.publish").joinpath("static", STYLESHEET).read_text("utf-8"))
+    drafts: list[tuple[str, Audience, tuple[str, ...], int]] = []
+    for slug in slugs:
+        building = session.scalars(select(BuildingRow).where(BuildingRow.slug == slug)).one()
+        info = BuildingInfo(building.slug, building.name, building.address)
+        fingerprint = f"{common} {info!r}"
+        ctx = RenderContext(env, policy, redactor, info, pieces, fingerprint=fingerprint, previous=previous)
+        heads = dossier_heads(session, slug)
+        plans, timelines = _dossier_plans(session, ctx, heads, writer.manifest.sources)
+        writer.sources(slug, {plan.head.dossier_id: SourceRecord(plan.source, plan.lots) for plan in plans})
+        asked = chosen[slug] if chosen is not None else policy.audiences(slug, heads)
+        audience_plans = [plan_audience(ctx, audience, _prefix(slug, audience), plans) for audience in asked]
+        needed = set().union(*(plan.needs for plan in audience_plans)) - set(timelines)
+        if needed:
+            timelines.update((t.dossier_id, t) for t in building_timelines(session, slug, needed))
+        for plan in audience_plans:
+            drafts.append((slug, plan.audience, *_publish_audience(writer, ctx, plan, timelines)))
+    writer.manifest.checked = pieces.checked
+    return drafts
 
 
 def _dossier_plans(
@@ -413,20 +443,39 @@ def _record(data: Any) -> DossierRecord:
 
 
 class SiteWriter:
-    """Writes the files whose content changed, remembers what it produced, removes what is stale."""
+    """Writes the files whose content changed, remembers what it produced, removes what is stale.
 
-    def __init__(self, out_dir: Path, manifest: Manifest) -> None:
+    Files an unfinished publication may have touched (``SiteChanges.distrusts``) are never taken as
+    they are: they are written again, and not reused.
+    """
+
+    def __init__(self, out_dir: Path, manifest: Manifest, changes: SiteChanges) -> None:
         self.out_dir = out_dir
         self.manifest = manifest
+        self.changes = changes
         self.produced: dict[str, str] = {}
         self.written: list[str] = []
         self.unchanged = 0
         self._records: dict[str, DossierRecord] = {}
         self._published: list[str] = []
 
+    @classmethod
+    def open(cls, out_dir: Path, scopes: Sequence[str]) -> SiteWriter:
+        """The writer of a publication of ``scopes`` (path prefixes) into ``out_dir`` (locked)."""
+        return cls(out_dir, Manifest.load(out_dir), SiteChanges.open(out_dir, scopes))
+
     def still_there(self, path: str) -> bool:
-        """Whether the last publication wrote ``path`` and it is still on disk."""
-        return path in self.manifest.files and (self.out_dir / path).is_file()
+        """Whether the last publication wrote ``path``, it is still on disk, and can be trusted."""
+        return (
+            path in self.manifest.files
+            and not self.changes.distrusts(path)
+            and (self.out_dir / path).is_file()
+        )
+
+    def trusted_files(self) -> dict[str, str]:
+        """The manifest's file hashes, but for the files an unfinished publication may have touched."""
+        distrusts = self.changes.distrusts
+        return {path: digest for path, digest in self.manifest.files.items() if not distrusts(path)}
 
     def keep(self, path: str) -> None:
         """Leave a file of the last publication as it is (it counts as produced, unchanged)."""
@@ -452,33 +501,42 @@ class SiteWriter:
     def data(self, path: str, content: bytes) -> None:
         """Write a file unless the last publication wrote the same content there."""
         if self._fresh(path, hashlib.sha256(content).hexdigest()):
-            write_atomically(self.out_dir / path, content)
-            self.written.append(path)
+            self._write(path, content)
 
     def piece(self, path: str, source: str, data: Callable[[], bytes]) -> None:
         """Copy a piece (``data()`` gives its bytes) unless it is already there."""
         if self._fresh(path, source):
-            write_atomically(self.out_dir / path, data())
-            self.written.append(path)
+            self._write(path, data())
 
     def _fresh(self, path: str, digest: str) -> bool:
         self.produced[path] = digest
-        if self.manifest.files.get(path) == digest and (self.out_dir / path).is_file():
+        if self.manifest.files.get(path) == digest and self.still_there(path):
             self.unchanged += 1
             return False
         return True
 
-    def remove_stale(self, scopes: Sequence[str]) -> tuple[str, ...]:
-        """Delete the files of the last publication, within ``scopes``, that this one did not produce."""
+    def _write(self, path: str, content: bytes) -> None:
+        self.changes.begin()
+        write_atomically(self.out_dir / path, content)
+        self.changes.written.append(self.out_dir / path)
+        self.written.append(path)
+
+    def _remove(self, path: str) -> None:
+        self.changes.begin()
+        target = self.out_dir / path
+        target.unlink(missing_ok=True)
+        _prune_empty_parents(target.parent, self.out_dir)
+        self.changes.removed.append(target)
+
+    def remove_stale(self) -> tuple[str, ...]:
+        """Delete the files of the last publication, within its scopes, that this one did not produce."""
         removed: list[str] = []
         kept: dict[str, str] = {}
         for path, digest in self.manifest.files.items():
-            if path in self.produced or not path.startswith(tuple(scopes)):
+            if path in self.produced or not covered(path, self.changes.scopes):
                 kept[path] = digest
                 continue
-            target = self.out_dir / path
-            target.unlink(missing_ok=True)
-            _prune_empty_parents(target.parent, self.out_dir)
+            self._remove(path)
             removed.append(path)
         kept.update(self.produced)
         self.manifest.files = kept
@@ -491,9 +549,23 @@ class SiteWriter:
         self.manifest.dossiers.update(self._records)
         return tuple(sorted(removed))
 
+    def sweep(self) -> tuple[str, ...]:
+        """After an unfinished publication (and ``remove_stale``): delete, in its scopes, the files
+        the manifest does not list (pages it wrote that nothing produces now, temporary files)."""
+        if not self.changes.interrupted:
+            return ()
+        known = self.manifest.files.keys() | {MANIFEST}
+        found = leftovers(self.out_dir, self.changes.interrupted, known.__contains__)
+        for path in found:
+            self._remove(path)
+        return tuple(found)
+
     def save(self) -> None:
-        """Write the manifest (last, so a crash before leaves the previous one)."""
-        write_atomically(self.out_dir / MANIFEST, self.manifest.dump())
+        """Make the publication durable, then write the manifest (synced: a crash before it leaves the
+        previous one, and the marker), then drop the marker."""
+        self.changes.flush()
+        write_durably(self.out_dir / MANIFEST, self.manifest.dump())
+        self.changes.finish()
 
 
 def kept_prefixes(files: dict[str, str]) -> set[str]:
@@ -549,20 +621,3 @@ def template_environment() -> Environment:
 def status_class(status: str) -> str:
     """The CSS class of a status badge; unknown statuses share a neutral one."""
     return f"status-{status}" if status in KNOWN_STATUSES else "status-autre"
-
-
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file and a rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        Path(temporary).chmod(0o644)
-        os.replace(temporary, path)  # noqa: PTH105 - the atomic rename is the point
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
