@@ -22,6 +22,12 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 AMQP_SCHEMES = ("amqp://", "amqps://")
 
 
+PRIORITIES = {"parse": 10}
+"""dramatiq's order among the messages a worker process has fetched (lower first): a route step a
+parse step left behind (its route locks were busy) runs before the parse steps fetched after it, so
+a related message parsed meanwhile does not route first (routing is not blind to arrival order)."""
+
+
 class BrokerError(Exception):
     """The broker URL is not usable; one line for the user."""
 
@@ -77,7 +83,7 @@ class JobQueue:
                 broker=broker,
                 actor_name=f"dossiermail_{step}",
                 queue_name=self.queue_name(step),
-                priority=0,
+                priority=PRIORITIES.get(step, 0),
                 options={"max_retries": 0},  # retries are the outbox's, with backoff and dead letters
             )
             for step in STEPS

@@ -18,8 +18,10 @@ in one ascending pass: waits only happen in that pass, so no cycle of waits can 
 learns while routing (the dossier a decision joins or opens, a building's next automatic
 reference, the messages healing re-routes) it takes with ``pg_try_advisory_xact_lock``, never
 waiting; when one is busy the step's transaction is rolled back and run again, taking everything
-learnt so far in the first pass (:class:`RouteLocksBusyError`). SQLite and the in-process pipeline
-route one message at a time and take no lock.
+learnt so far in the first pass (:class:`RouteLocksBusyError`). A parse step routing the message it
+has just parsed (its row already locked) only tries its message's locks too (``try_take``), and
+leaves the message to a route step when one is busy. SQLite and the in-process pipeline route one
+message at a time and take no lock.
 """
 
 from __future__ import annotations
@@ -129,14 +131,26 @@ class RouteLocks:
             self.session.execute(WAIT_ALL, {"keys": sorted({lock_key(name) for name in wanted})})
         self.held |= wanted
 
+    def try_take(self, names: frozenset[str], message_key: str) -> bool:
+        """Take ``names`` (those of ``message_key``) without waiting; False, and ``message_key`` not
+        covered, when one is held elsewhere (those that were free stay held until the commit)."""
+        wanted = (names | self.first) - self.held
+        if self.active and wanted and not self._try(wanted):
+            return False
+        self.held |= wanted
+        self.covered.add(message_key)
+        return True
+
     def extend(self, names: frozenset[str]) -> None:
         """Take ``names`` without waiting; :class:`RouteLocksBusyError` (with all names) if one is held."""
         wanted = names - self.held
-        if self.active and wanted:
-            got = self.session.scalar(TRY_ALL, {"keys": sorted({lock_key(name) for name in wanted})})
-            if not got:
-                raise RouteLocksBusyError(frozenset(self.held | wanted))
+        if self.active and wanted and not self._try(wanted):
+            raise RouteLocksBusyError(frozenset(self.held | wanted))
         self.held |= wanted
+
+    def _try(self, names: set[str] | frozenset[str]) -> bool:
+        """One ``pg_try_advisory_xact_lock`` pass over ``names``: whether all of them were free."""
+        return bool(self.session.scalar(TRY_ALL, {"keys": sorted({lock_key(name) for name in names})}))
 
     def message(self, message: ParsedMessage) -> None:
         """Before routing ``message`` (a healed one): its own lock names."""

@@ -1,6 +1,7 @@
 """What a worker does with one step id: claim it, do the work and mark it done in one transaction.
 
-* parse: parse the raw message (or quarantine it), then request its route step;
+* parse: parse the raw message (or quarantine it), then route it in the same transaction when its
+  route locks are free (as a route step would), else request its route step;
 * route: route it and heal what it unblocks, then request the publish step of each building touched;
 * publish: :func:`dossiermail.jobs.republish.republish` of one building, one run per building at a
   time, taking the building's other pending publish steps with it.
@@ -11,7 +12,12 @@ broker refuses them.
 
 Each step re-checks the message's state under a row lock, so running it twice changes nothing.
 Route steps whose decisions may depend on each other are serialized by fine-grained advisory locks
-(:mod:`dossiermail.jobs.routelocks`); the others run side by side.
+(:mod:`dossiermail.jobs.routelocks`); the others run side by side. A route step waits for its locks
+before it locks the message's row; a parse step, which holds the row from the start, only tries
+them, and routes in a savepoint: a busy lock or a routing failure rolls the routing back, keeps the
+parse, and leaves the message to a route step (which retries and dead-letters as usual). Most
+messages thus need no route step: no second claim, transaction, reload of the parse and broker
+message.
 """
 
 from __future__ import annotations
@@ -85,7 +91,7 @@ def run_step(context: StepContext, step_id: int) -> list[Send]:
         log.warning("%s; its work was rolled back", exc)
         return []
     except Exception as exc:
-        error = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+        error = _brief(exc)
         log.warning(
             "step %d (%s %s) attempt %d failed: %s", held.id, held.step, held.subject, held.attempts, error
         )
@@ -157,16 +163,72 @@ def _lock_state(session: Session, raw: RawMessage) -> str | None:
 
 
 def parse_step(session: Session, context: StepContext, held: Claim, locks: RouteLocks) -> list[Send]:
-    """Parse an accepted message (quarantine on a parser refusal); request its route step."""
+    """Parse an accepted message (quarantine on a parser refusal), then route it here if its route
+    locks are free; else request its route step."""
     raw = _locked_message(session, held.subject)
     if raw is None:
         return []
-    if raw.state == "accepted":
-        parse_stored(session, raw)
+    parsed: ParsedRow | None = None
+    if raw.state == "accepted":  # never parsed: a parse commits with its ``parsed`` state
+        parse_stored(session, raw, replace=False)
+        parsed = _added_parse(session, raw.key)
     if raw.state != "parsed":
         return []
-    send = request_step(session, "route", raw.key, sending=True)
+    key = raw.key
+    routed = _route_here(session, context, raw, parsed, locks)
+    if routed is not None:
+        return routed
+    send = request_step(session, "route", key, sending=True)
     return [send] if send is not None else []
+
+
+def _added_parse(session: Session, key: str) -> ParsedRow | None:
+    """The parse of ``key`` this session is about to insert, held by the caller: once flushed the
+    session only keeps a weak reference to it, and routing would load it (and its attachments) again."""
+    return next((o for o in session.new if isinstance(o, ParsedRow) and o.message_key == key), None)
+
+
+def _route_here(
+    session: Session, context: StepContext, raw: RawMessage, parsed: ParsedRow | None, locks: RouteLocks
+) -> list[Send] | None:
+    """Route the parsed message whose row this transaction holds, as its route step would: the
+    publish steps to send, or None when it is left to a route step. ``parsed``: its parse, when
+    this step made it (else loaded).
+
+    Its route locks are only tried, never waited for while its row is locked (a route step waits
+    for them before taking the row).
+    """
+    session.flush()
+    key = raw.key
+    parsed = parsed if parsed is not None else session.get(ParsedRow, key)
+    if parsed is None or not locks.try_take(
+        message_lock_names(parsed_from_row(parsed, raw), context.options.rules), key
+    ):
+        log.debug("message %s: route locks busy; left to a route step", key)
+        return None
+    decisions = _routed_in_savepoint(session, context, key, locks)
+    return _request_publications(session, context, decisions) if decisions is not None else None
+
+
+def _routed_in_savepoint(
+    session: Session, context: StepContext, key: str, locks: RouteLocks
+) -> list[tuple[str, RoutingDecision]] | None:
+    """``route_and_heal`` in a savepoint; None when a lock learnt while routing is busy or routing
+    fails: rolled back to the parse alone (the locks taken inside the savepoint too)."""
+    try:
+        with session.begin_nested():
+            return route_and_heal(session, key, context.options, heal_mentions=True, guard=locks)
+    except RouteLocksBusyError as busy:
+        log.debug("message %s: %s; left to a route step", key, busy)
+    except Exception as exc:
+        log.warning("message %s: routing after its parse failed (%s); left to a route step", key, _brief(exc))
+    session.expire_all()  # routing's marks (``routed`` states) were rolled back with the savepoint
+    return None
+
+
+def _brief(exc: BaseException) -> str:
+    """An exception's type and the first line of its message."""
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
 
 
 def route_step(session: Session, context: StepContext, held: Claim, locks: RouteLocks) -> list[Send]:
@@ -182,6 +244,13 @@ def route_step(session: Session, context: StepContext, held: Claim, locks: Route
     if _lock_state(session, raw) != "parsed":
         return []
     decisions = route_and_heal(session, raw.key, context.options, heal_mentions=True, guard=locks)
+    return _request_publications(session, context, decisions)
+
+
+def _request_publications(
+    session: Session, context: StepContext, decisions: list[tuple[str, RoutingDecision]]
+) -> list[Send]:
+    """Request the publish step of each building the decisions assigned mail to; those to send."""
     session.flush()
     sends: list[Send] = []
     delay = context.settings.publish_delay
