@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import secrets
 import signal
 import subprocess
@@ -32,6 +31,8 @@ from pathlib import Path
 
 import psycopg
 
+from bench import cpu
+from bench.cpu import CpuSplit
 from bench.perfdoc import verdict, write_section
 from bench.smtp_acceptance import REDIS, forget_queues, fresh_database
 
@@ -64,7 +65,8 @@ class Run:
     failed: int
     seconds: float
     step_ms: dict[str, float]
-    cpu: float
+    cpu: CpuSplit
+    """CPU seconds from the first step claimed to the last finished: workers, PostgreSQL, Redis."""
     load: float
     waiting: float
 
@@ -72,6 +74,11 @@ class Run:
     def rate(self) -> float:
         """Messages through the whole pipeline per second."""
         return self.messages / self.seconds
+
+    @property
+    def cores(self) -> float:
+        """Cores kept busy on average by the workers, PostgreSQL and Redis together."""
+        return self.cpu.total / self.seconds
 
 
 def write_mbox(path: Path, messages: int) -> None:
@@ -107,15 +114,28 @@ def environment(url: str, prefix: str, site: Path) -> dict[str, str]:
     }
 
 
+_PENDING = (
+    b"SELECT count(*) FILTER (WHERE state NOT IN ('done', 'failed')), count(*),"
+    b" count(*) FILTER (WHERE state = 'failed'), count(claimed_at) FROM job_steps"
+)
+_LOCK_WAITERS = (
+    b"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    b" AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+)
+
+
 def pending(url: str) -> tuple[int, int, int]:
     """(steps not finished, steps in all, dead-lettered steps)."""
     with psycopg.connect(url.replace("+psycopg", "")) as connection:
-        row = connection.execute(
-            b"SELECT count(*) FILTER (WHERE state NOT IN ('done', 'failed')), count(*),"
-            b" count(*) FILTER (WHERE state = 'failed') FROM job_steps"
-        ).fetchone()
+        left, total, failed, _ = _counts(connection)
+    return left, total, failed
+
+
+def _counts(connection: psycopg.Connection[tuple[int, ...]]) -> tuple[int, int, int, int]:
+    """(steps not finished, in all, dead-lettered, ever claimed)."""
+    row = connection.execute(_PENDING).fetchone()
     assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
 def step_times(url: str) -> dict[str, float]:
@@ -139,15 +159,15 @@ def span(url: str) -> float:
 
 
 @contextmanager
-def worker(processes: int, env: dict[str, str]) -> Iterator[None]:
-    """``dossiermail worker`` running with ``processes`` processes, stopped with SIGTERM at the end."""
+def worker(processes: int, env: dict[str, str]) -> Iterator[int]:
+    """``dossiermail worker`` running with ``processes`` processes (its pid), stopped with SIGTERM."""
     command = [sys.executable, "-m", "dossiermail", "worker", "--processes", str(processes)]
     with tempfile.TemporaryFile() as log:
         child = subprocess.Popen(
             [*command, "--threads", str(THREADS), "--no-sweeper"], cwd=ROOT, env=env, stderr=log
         )
         try:
-            yield
+            yield child.pid
         finally:
             child.send_signal(signal.SIGTERM)
             try:
@@ -157,27 +177,32 @@ def worker(processes: int, env: dict[str, str]) -> Iterator[None]:
                 child.wait()
 
 
-def lock_waiters(url: str) -> int:
-    """Connections of this database waiting for an advisory lock right now (route steps queued)."""
-    with psycopg.connect(url.replace("+psycopg", "")) as connection:
-        row = connection.execute(
-            b"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            b" AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
-        ).fetchone()
-    return int(row[0]) if row else 0
+@dataclass(frozen=True)
+class Drained:
+    """What the drain saw: route steps waiting for a lock (mean of the samples), and the CPU used
+    from the first step claimed to the last finished (workers, PostgreSQL, Redis)."""
+
+    waiting: float
+    cpu: CpuSplit
 
 
-def drain(url: str, timeout: float = 900) -> float:
-    """Wait until every step is finished (done or dead-lettered); the mean number of route steps
-    seen waiting for a route lock, sampled every 0.2 s."""
+def drain(url: str, worker_pid: int, timeout: float = 900) -> Drained:
+    """Wait until every step is finished (done or dead-lettered), polling every 0.2 s on one
+    connection (a new connection a poll would cost PostgreSQL a backend start each time)."""
     deadline = time.monotonic() + timeout
     samples: list[int] = []
-    while time.monotonic() < deadline:
-        left, total, _ = pending(url)
-        if total and not left:
-            return sum(samples) / max(len(samples), 1)
-        samples.append(lock_waiters(url))
-        time.sleep(0.2)
+    start: CpuSplit | None = None
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as connection:
+        while time.monotonic() < deadline:
+            left, total, _, claimed = _counts(connection)
+            if start is None and claimed:
+                start = cpu.split(worker_pid)
+            if total and not left:
+                used = cpu.split(worker_pid).minus(start or cpu.split(worker_pid))
+                return Drained(sum(samples) / max(len(samples), 1), used)
+            row = connection.execute(_LOCK_WAITERS).fetchone()
+            samples.append(int(row[0]) if row else 0)
+            time.sleep(0.2)
     raise RuntimeError(f"steps still pending after {timeout:.0f}s")
 
 
@@ -193,43 +218,61 @@ def run_once(mbox: Path, messages: int, processes: int) -> Run:
             )  # fmt: skip
             if imported.returncode != 0:
                 raise RuntimeError(f"import failed: {imported.stderr[-2000:]}")
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            with worker(processes, env):
-                waiting = drain(url)
+            with worker(processes, env) as pid:
+                drained = drain(url, pid)
                 load = os.getloadavg()[0]
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
             _, steps, failed = pending(url)
-            return Run(processes, messages, steps, failed, span(url), step_times(url), cpu, load, waiting)
+            times = step_times(url)
+            seconds, cpu_used = span(url), drained.cpu
+            return Run(processes, messages, steps, failed, seconds, times, cpu_used, load, drained.waiting)
         finally:
             forget_queues(prefix)
 
 
 def table(runs: list[Run]) -> str:
-    """The figures as a Markdown table, with the target."""
+    """The figures as a Markdown table, with the target and the ceiling the cores set."""
     one, two = runs
     ratio = two.rate / one.rate
+    cores = len(os.sched_getaffinity(0))
     lines = [
         f"{one.messages} messages (conversations of {CONVERSATION}, each from its own co-owner, all going on "
         f"at once), PostgreSQL + Redis, {THREADS} threads a process; time from the first step claimed to "
         "the last finished.",
         "",
-        "CPU: seconds used by the worker processes (start-up included); load: the machine's 1-minute load",
-        f"average at the end of the run ({os.cpu_count()} cores; other work on the machine counts); lock",
-        "waits: route steps seen waiting for a route lock (mean of samples every 0.2 s).",
+        "CPU: seconds used over that time by the worker processes, the PostgreSQL server and Redis (read",
+        "from /proc); cores busy: their sum over the time; load: the machine's 1-minute load average at the",
+        f"end of the run ({cores} cores; other work on the machine counts); lock waits: route steps seen",
+        "waiting for a route lock (mean of samples every 0.2 s).",
         "",
         "| processes | steps | dead-lettered | seconds | msg/s | mean ms a step (parse / route / publish) "
-        "| CPU s | load | lock waits |",
-        "|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        "| CPU s: workers / PostgreSQL / Redis | cores busy | load | lock waits |",
+        "|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
     ]
     for r in runs:
         means = " / ".join(f"{r.step_ms.get(step, 0):.0f}" for step in ("parse", "route", "publish"))
+        split = f"{r.cpu.workers:.1f} / {r.cpu.database:.1f} / {r.cpu.broker:.1f}"
         lines.append(
             f"| {r.processes} | {r.steps} | {r.failed} | {r.seconds:.1f} | {r.rate:.1f} | {means} "
-            f"| {r.cpu:.1f} | {r.load:.1f} | {r.waiting:.2f} |"
+            f"| {split} | {r.cores:.2f} | {r.load:.1f} | {r.waiting:.2f} |"
         )
     lines += ["", f"Scaling 1 → 2 processes: {ratio:.2f}× (target ≥ {TARGET}×: {verdict(ratio >= TARGET)})."]
-    return "\n".join(lines)
+    return "\n".join([*lines, *ceiling(one, two, cores)])
+
+
+def ceiling(one: Run, two: Run, cores: int) -> list[str]:
+    """What the cores allow: the 2-process run cannot take less than its CPU seconds (workers,
+    PostgreSQL, Redis) spread over every core, so its speed-up over the 1-process run is at most
+    the 1-process time over that floor."""
+    if not two.cpu.total:
+        return []
+    floor = two.cpu.total / cores
+    share = two.cpu.database / two.cpu.workers if two.cpu.workers else 0.0
+    return [
+        f"Ceiling on this machine: the 2-process run used {two.cpu.total:.1f} CPU seconds, at least "
+        f"{floor:.1f} s on {cores} cores, so against the 1-process run's {one.seconds:.1f} s the ratio "
+        f"cannot exceed {one.seconds / floor:.2f}×; PostgreSQL used {share:.2f} s of CPU per second of "
+        "the workers'.",
+    ]
 
 
 def main() -> None:

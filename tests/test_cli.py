@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +87,15 @@ def test_import_then_export_gives_one_json_line_per_message(tmp_path: Path) -> N
     assert records[0]["message_id"] == "<open-1@cabinet-azur.example.fr>"
     assert records[0]["source"] == "m.eml"
     assert {"building", "dossier", "outcome", "date"} <= set(records[0])
+
+
+def test_import_summary_ends_with_how_long_storing_and_routing_took(tmp_path: Path) -> None:
+    (tmp_path / "m.eml").write_text(OPENING)
+    db = f"sqlite:///{tmp_path}/cli.db"
+    imported = run("import", "m.eml", "--rules", str(RULES), "--quiet", cwd=tmp_path, db=db)
+    assert imported.returncode == 0, imported.stderr
+    last = imported.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"Durée : lecture, stockage et analyse \d+\.\d s, classement \d+\.\d s", last), last
 
 
 def test_default_database_is_created_under_var_of_the_working_directory(tmp_path: Path) -> None:

@@ -184,3 +184,7 @@ def _print_summary(summary: ImportSummary, as_json: bool) -> None:
         out.print(f"  {'confiés aux workers':<32} {summary.queued:>6}")
     if summary.healed:
         out.print(f"  (dont {summary.healed} réponses rattachées après coup à leur message d'origine)")
+    timing = f"lecture, stockage et analyse {summary.store_seconds:.1f} s"
+    if summary.route_seconds:
+        timing += f", classement {summary.route_seconds:.1f} s"
+    out.print(f"Durée : {timing}")

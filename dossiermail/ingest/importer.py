@@ -13,6 +13,7 @@ processing them here.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,10 @@ class ImportSummary:
     queued: int = 0
     parse_workers: int = 0
     """Worker processes that parsed during the import (0: all parsed in the importing process)."""
+    store_seconds: float = 0.0
+    """Wall time spent reading, storing and parsing (left out of ``as_dict``: it varies by run)."""
+    route_seconds: float = 0.0
+    """Wall time spent routing after the archive was stored (0 with a job queue)."""
 
     def as_dict(self) -> dict[str, object]:
         """The summary as plain data (for ``--json``)."""
@@ -109,6 +114,7 @@ def run_import(
         if options.building:
             summary.building_created = ensure_building(session, options.building)
     new_keys: list[str] = []
+    started = time.perf_counter()
     workers = options.jobs - 1 if options.jobs > 1 and total_bytes(paths) >= POOL_MIN_BYTES else 0
     with _Parsing(store, workers) as parsing:
         batch = _Batch()
@@ -122,8 +128,10 @@ def run_import(
         new_keys += _store_batch(store, batch, options, summary, parsing, last=True)
         parsing.finish()
         summary.parse_workers = parsing.started
+    summary.store_seconds = time.perf_counter() - started
     if options.queue is None:
         summary.healed = process_pending(store, options.route, on_step=on_step).healed
+        summary.route_seconds = time.perf_counter() - started - summary.store_seconds
     with store.session() as session:
         summary.outcomes = outcomes_of(session, new_keys)
     return summary
