@@ -193,7 +193,7 @@ class SiteChanges:
     def distrusts(self, path: str) -> bool:
         """Whether an unfinished publication may have touched ``path`` (relative to ``out_dir``):
         a file in its scopes, or at the root of the site (every publication writes the stylesheet)."""
-        return bool(self.interrupted) and ("/" not in path or path.startswith(self.interrupted))
+        return bool(self.interrupted) and ("/" not in path or covered(path, self.interrupted))
 
     def begin(self) -> None:
         """Announce the publication (durably) before its first change to the site."""
